@@ -1,0 +1,43 @@
+/**
+ * @mim/tensor — tensors, WGSL kernels and autograd on WebGPU (Dawn in Node, navigator.gpu in browsers).
+ *
+ * ```ts
+ * import { init, randn, matmul, sum } from '@mim/tensor';
+ * await init();
+ * const a = randn([64, 32], { seed: 1 }).requireGrad();
+ * const loss = sum(matmul(a, a.transpose()));
+ * loss.backward();
+ * console.log(await a.grad!.toArray());
+ * ```
+ */
+export { backward, type BackwardOptions } from './autograd/backward.js';
+export { isGradEnabled, noGrad, setGradEnabled } from './autograd/grad-mode.js';
+export { needsGrad, recordOp } from './autograd/record.js';
+export type { BackwardRule } from './autograd/node.js';
+export type { AnyTypedArray, DType } from './dtype.js';
+export * from './ops/creation.js';
+export * from './ops/elementwise/binary.js';
+export { mapElementwise, type MapSpec, type Operand } from './ops/elementwise/launcher.js';
+export * from './ops/elementwise/unary.js';
+export { contiguous, copy } from './ops/movement/copy.js';
+export * from './ops/movement/views.js';
+export { argmax, argmin, max, mean, min, sum, variance, type VarOptions } from './ops/reduce/reduce.js';
+export { sumToShape } from './ops/reduce/sum-to.js';
+export { sizeClass, type PoolStats } from './runtime/buffer-pool.js';
+export {
+  type AdapterSummary,
+  destroyDevice,
+  type GpuContext,
+  gpuContext,
+  type InitOptions,
+  init,
+  isInitialised,
+  NO_ADAPTER_HELP,
+} from './runtime/device.js';
+export { getEngine } from './runtime/engine.js';
+export * from './runtime/errors.js';
+export { empty, f32Literal, grid1d, runKernel, WG } from './runtime/kernel.js';
+export { keep, type Scope, scope, tidy } from './scope.js';
+export { broadcastShapes, contiguousStrides, numel, type Shape } from './shape.js';
+export { isTensor, Tensor } from './tensor.js';
+export { memory, resetPeakBytes, sync } from './memory.js';
