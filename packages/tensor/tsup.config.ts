@@ -1,10 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: { index: 'src/index.ts', 'test/index': 'src/test/index.ts' },
   format: ['esm'],
   dts: { compilerOptions: { composite: false } },
   sourcemap: true,
   clean: true,
   target: 'node20',
+  external: ['webgpu'],
 });

@@ -1,7 +1,11 @@
 /** Element types a tensor can hold. Masks and indices use `u32` / `i32`. */
 export type DType = 'f32' | 'i32' | 'u32';
 
-export type TypedArrayFor<D extends DType> = D extends 'f32' ? Float32Array : D extends 'i32' ? Int32Array : Uint32Array;
+export type TypedArrayFor<D extends DType> = D extends 'f32'
+  ? Float32Array
+  : D extends 'i32'
+    ? Int32Array
+    : Uint32Array;
 export type AnyTypedArray = Float32Array | Int32Array | Uint32Array;
 
 export const BYTES_PER_ELEMENT = 4;

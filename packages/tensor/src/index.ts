@@ -10,20 +10,31 @@
  * console.log(await a.grad!.toArray());
  * ```
  */
-export { backward, type BackwardOptions } from './autograd/backward.js';
+export { type BackwardOptions, backward } from './autograd/backward.js';
 export { isGradEnabled, noGrad, setGradEnabled } from './autograd/grad-mode.js';
-export { needsGrad, recordOp } from './autograd/record.js';
 export type { BackwardRule } from './autograd/node.js';
+export { needsGrad, recordOp } from './autograd/record.js';
 export type { AnyTypedArray, DType } from './dtype.js';
+export {
+  entryFromTypedArray,
+  entryToTypedArray,
+  parseSafetensors,
+  type SafetensorsDType,
+  type SafetensorsEntry,
+  SafetensorsError,
+  type SafetensorsFile,
+  serializeSafetensors,
+} from './io/safetensors.js';
+export { memory, resetPeakBytes, sync } from './memory.js';
 export * from './ops/creation.js';
 export * from './ops/elementwise/binary.js';
-export { mapElementwise, type MapSpec, type Operand } from './ops/elementwise/launcher.js';
+export { type MapSpec, mapElementwise, type Operand } from './ops/elementwise/launcher.js';
 export * from './ops/elementwise/unary.js';
 export { contiguous, copy } from './ops/movement/copy.js';
 export * from './ops/movement/views.js';
-export { argmax, argmin, max, mean, min, sum, variance, type VarOptions } from './ops/reduce/reduce.js';
+export { argmax, argmin, max, mean, min, sum, type VarOptions, variance } from './ops/reduce/reduce.js';
 export { sumToShape } from './ops/reduce/sum-to.js';
-export { sizeClass, type PoolStats } from './runtime/buffer-pool.js';
+export { type PoolStats, sizeClass } from './runtime/buffer-pool.js';
 export {
   type AdapterSummary,
   destroyDevice,
@@ -40,4 +51,3 @@ export { empty, f32Literal, grid1d, runKernel, WG } from './runtime/kernel.js';
 export { keep, type Scope, scope, tidy } from './scope.js';
 export { broadcastShapes, contiguousStrides, numel, type Shape } from './shape.js';
 export { isTensor, Tensor } from './tensor.js';
-export { memory, resetPeakBytes, sync } from './memory.js';

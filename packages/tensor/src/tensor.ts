@@ -3,9 +3,10 @@
  * contiguous tensor, permute, slice, expand …) share storage; kernels read strided inputs or make an explicit
  * contiguous copy.
  */
-import { Node } from './autograd/node.js';
+
+import { type BackwardOptions, backward } from './autograd/backward.js';
+import type { Node } from './autograd/node.js';
 import { type AnyTypedArray, BYTES_PER_ELEMENT, type DType, viewAs } from './dtype.js';
-import { backward, type BackwardOptions } from './autograd/backward.js';
 import { contiguous } from './ops/movement/copy.js';
 import { getEngine } from './runtime/engine.js';
 import { DisposedError, DTypeError, fmtShape, MimError } from './runtime/errors.js';
@@ -77,7 +78,8 @@ export class Tensor {
   }
 
   set requiresGrad(value: boolean) {
-    if (this.gradFn) throw new MimError('requiresGrad can only be set on leaf tensors (this one was computed by an op)');
+    if (this.gradFn)
+      throw new MimError('requiresGrad can only be set on leaf tensors (this one was computed by an op)');
     if (value && this.dtype !== 'f32') {
       throw new DTypeError(`requiresGrad: only f32 tensors can require gradients (this one is ${this.dtype})`);
     }
@@ -142,7 +144,8 @@ export class Tensor {
 
   /** Reads a one-element tensor as a number. */
   async item(): Promise<number> {
-    if (this.size !== 1) throw new MimError(`item: expected a tensor with one element, got shape ${fmtShape(this.shape)}`);
+    if (this.size !== 1)
+      throw new MimError(`item: expected a tensor with one element, got shape ${fmtShape(this.shape)}`);
     return (await this.toArray())[0];
   }
 

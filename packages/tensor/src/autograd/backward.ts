@@ -2,9 +2,10 @@
  * Reverse-mode autodiff: visits the graph below `root` in reverse topological order, calls each node's rule
  * once with the summed gradients of its outputs, and accumulates leaf gradients into `.grad`.
  */
-import { add } from '../ops/elementwise/binary.js';
+
 import { onesLike } from '../ops/creation.js';
-import { MimError, fmtShape } from '../runtime/errors.js';
+import { add } from '../ops/elementwise/binary.js';
+import { fmtShape, MimError } from '../runtime/errors.js';
 import { keep, scope } from '../scope.js';
 import { sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -53,10 +54,14 @@ function accumulateLeaf(leaf: Tensor, grad: Tensor): void {
 
 export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
-    throw new MimError(`backward: the tensor ${fmtShape(root.shape)} does not require grad (no input had requiresGrad)`);
+    throw new MimError(
+      `backward: the tensor ${fmtShape(root.shape)} does not require grad (no input had requiresGrad)`,
+    );
   }
   if (gradOutput && !sameShape(gradOutput.shape, root.shape)) {
-    throw new MimError(`backward: gradOutput ${fmtShape(gradOutput.shape)} must match the output ${fmtShape(root.shape)}`);
+    throw new MimError(
+      `backward: gradOutput ${fmtShape(gradOutput.shape)} must match the output ${fmtShape(root.shape)}`,
+    );
   }
   if (!gradOutput && root.size !== 1) {
     throw new MimError(
@@ -72,7 +77,10 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
     }
     const order = topologicalOrder(root.gradFn);
     const pending = new Map<Node, (Tensor | null)[]>();
-    pending.set(root.gradFn, root.gradFn.outputShapes.map((_, i) => (i === root.outputIndex ? seed : null)));
+    pending.set(
+      root.gradFn,
+      root.gradFn.outputShapes.map((_, i) => (i === root.outputIndex ? seed : null)),
+    );
     for (const node of order) {
       const grads = pending.get(node);
       pending.delete(node);

@@ -31,7 +31,9 @@ function flatten(data: NestedArray, shape: number[], out: number[], depth = 0): 
     return;
   }
   if (data.length !== shape[depth]) {
-    throw new ShapeError(`tensor: ragged nested array (expected ${shape[depth]} items at depth ${depth}, got ${data.length})`);
+    throw new ShapeError(
+      `tensor: ragged nested array (expected ${shape[depth]} items at depth ${depth}, got ${data.length})`,
+    );
   }
   for (const item of data) flatten(item, shape, out, depth + 1);
 }
@@ -60,7 +62,9 @@ export function tensor(data: ArrayLike<number> | NestedArray, shape?: Shape, opt
   }
   assertShape(finalShape, 'tensor');
   if (numel(finalShape) !== flat.length) {
-    throw new ShapeError(`tensor: ${flat.length} values do not fill shape ${fmtShape(finalShape)} (${numel(finalShape)} elements)`);
+    throw new ShapeError(
+      `tensor: ${flat.length} values do not fill shape ${fmtShape(finalShape)} (${numel(finalShape)} elements)`,
+    );
   }
   const dtype = options.dtype ?? (ArrayBuffer.isView(data) ? dtypeOfArray(flat) : 'f32');
   const typed = toTyped(flat, dtype);

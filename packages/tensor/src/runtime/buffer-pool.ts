@@ -30,6 +30,8 @@ export class BufferPool {
   private pendingRelease: GPUBuffer[] = [];
   private readonly classOf = new WeakMap<GPUBuffer, number>();
   readonly stats: PoolStats = { bytesInUse: 0, peakBytes: 0, bytesAllocated: 0, buffersCreated: 0 };
+  /** Tests set this: every acquired buffer is filled with NaN first, so unwritten outputs show up. */
+  poison = false;
 
   constructor(
     private readonly device: GPUDevice,
@@ -51,6 +53,7 @@ export class BufferPool {
       this.stats.bytesAllocated += size;
       this.stats.buffersCreated++;
     }
+    if (this.poison) this.device.queue.writeBuffer(buffer, 0, new Uint32Array(size / 4).fill(0x7fc00000));
     this.stats.bytesInUse += size;
     if (this.stats.bytesInUse > this.stats.peakBytes) this.stats.peakBytes = this.stats.bytesInUse;
     return buffer;

@@ -34,7 +34,7 @@ export interface InitOptions {
 
 export const NO_ADAPTER_HELP = [
   'No WebGPU adapter was found.',
-  'On a machine without a GPU driver, install Mesa\'s software Vulkan driver (lavapipe, Mesa >= 24):',
+  "On a machine without a GPU driver, install Mesa's software Vulkan driver (lavapipe, Mesa >= 24):",
   '  Debian 12:  sudo bash scripts/setup-webgpu.sh   (adds bookworm-backports and installs mesa-vulkan-drivers libvulkan1)',
   '  Ubuntu 24.04+ / Debian 13+:  sudo apt-get install -y mesa-vulkan-drivers libvulkan1',
   'Debian 12\'s own Mesa 22.3 is refused by Dawn ("shaderUniform*ArrayDynamicIndexing required").',

@@ -52,7 +52,8 @@ export function runKernel(
 
 /** Formats a finite number as a WGSL f32 literal (WGSL has no constant inf/NaN: pass those through uniforms). */
 export function f32Literal(value: number): string {
-  if (!Number.isFinite(value)) throw new RangeError(`f32Literal: ${value} cannot be a WGSL constant; pass it as a uniform`);
+  if (!Number.isFinite(value))
+    throw new RangeError(`f32Literal: ${value} cannot be a WGSL constant; pass it as a uniform`);
   const s = Math.fround(value).toPrecision(9);
   return s.includes('.') || s.includes('e') ? `f32(${s})` : `f32(${s}.0)`;
 }

@@ -47,7 +47,10 @@ export function add(a: Operand, b: Operand): Tensor {
 /** a − b */
 export function sub(a: Operand, b: Operand): Tensor {
   const out = simple('sub', 'a - b', a, b);
-  recordOp('sub', [a, b].map(asInput), [out], ([g]) => [reduceFor(g!, a), b instanceof Tensor ? sumToShape(mul(g!, -1), b.shape) : null]);
+  recordOp('sub', [a, b].map(asInput), [out], ([g]) => [
+    reduceFor(g!, a),
+    b instanceof Tensor ? sumToShape(mul(g!, -1), b.shape) : null,
+  ]);
   return out;
 }
 
@@ -94,7 +97,8 @@ function divGradB(g: Tensor, a: Operand, b: Operand): Tensor {
     name: 'div_backward_b',
     inputs: [g, a, b],
     inputDtypes: ['f32', 'f32', 'f32'],
-    source: (t) => `fn op(g: ${t.ty('f32')}, a: ${t.ty('f32')}, b: ${t.ty('f32')}) -> ${t.ty('f32')} { return -g * a / (b * b); }`,
+    source: (t) =>
+      `fn op(g: ${t.ty('f32')}, a: ${t.ty('f32')}, b: ${t.ty('f32')}) -> ${t.ty('f32')} { return -g * a / (b * b); }`,
   });
 }
 
@@ -118,7 +122,12 @@ function vec4Apply(t: TypeNamer, fn: string, args: string[]): string {
 /** a ** b (negative bases allowed for integer exponents, like PyTorch). */
 export function pow(a: Operand, b: Operand): Tensor {
   if (dtypeOf('pow', a, b) !== 'f32') throw new DTypeError('pow: expects f32 operands');
-  const out = mapElementwise({ name: 'pow', inputs: [a, b], helpers: POW_HELPER, source: (t) => vec4Apply(t, 'pow1', ['a', 'b']) });
+  const out = mapElementwise({
+    name: 'pow',
+    inputs: [a, b],
+    helpers: POW_HELPER,
+    source: (t) => vec4Apply(t, 'pow1', ['a', 'b']),
+  });
   recordOp(
     'pow',
     [a, b].map(asInput),
@@ -206,7 +215,8 @@ export const ge = (a: Operand, b: Operand): Tensor => compare('ge', '>=', a, b);
 /** `cond ? a : b` elementwise; `cond` is a u32 (or i32) mask, non-zero meaning true. Broadcasts all three. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const dtype = dtypeOf('where', a, b);
-  if (cond.dtype === 'f32') throw new DTypeError(`where: the condition must be a u32/i32 mask, got f32 ${fmtShape(cond.shape)}`);
+  if (cond.dtype === 'f32')
+    throw new DTypeError(`where: the condition must be a u32/i32 mask, got f32 ${fmtShape(cond.shape)}`);
   const pick = (x: Operand, y: Operand, label: string) =>
     mapElementwise({
       name: label,

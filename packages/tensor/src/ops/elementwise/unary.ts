@@ -80,7 +80,8 @@ export const UNARY_OPS = {
 export type UnaryOpName = keyof typeof UNARY_OPS;
 
 function requireF32(name: string, x: Tensor): void {
-  if (x.dtype !== 'f32') throw new DTypeError(`${name}: expects an f32 tensor, got ${x.dtype}; convert with cast(x, 'f32')`);
+  if (x.dtype !== 'f32')
+    throw new DTypeError(`${name}: expects an f32 tensor, got ${x.dtype}; convert with cast(x, 'f32')`);
 }
 
 /** Applies the named unary op (forward kernel + recorded backward). */

@@ -127,7 +127,8 @@ export function squeeze(t: Tensor, axes?: number | readonly number[]): Tensor {
       ? t.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)
       : (typeof axes === 'number' ? [axes] : [...axes]).map((a) => normAxis(a, t.rank, 'squeeze'));
   for (const a of list) {
-    if (t.shape[a] !== 1) throw new ShapeError(`squeeze: axis ${a} of ${fmtShape(t.shape)} has size ${t.shape[a]}, not 1`);
+    if (t.shape[a] !== 1)
+      throw new ShapeError(`squeeze: axis ${a} of ${fmtShape(t.shape)} has size ${t.shape[a]}, not 1`);
   }
   return reshape(
     t,
@@ -145,7 +146,9 @@ export function expand(t: Tensor, shape: Shape): Tensor {
     const own = t.shape[i - lead];
     if (own === d) return t.strides[i - lead];
     if (own === 1) return 0;
-    throw new ShapeError(`expand: cannot expand ${fmtShape(t.shape)} to ${fmtShape(shape)} (axis ${i}: ${own} vs ${d})`);
+    throw new ShapeError(
+      `expand: cannot expand ${fmtShape(t.shape)} to ${fmtShape(shape)} (axis ${i}: ${own} vs ${d})`,
+    );
   });
   const out = t.viewOf(target, strides, t.offset);
   const inputShape = t.shape;
@@ -174,7 +177,8 @@ export function slice(t: Tensor, ranges: readonly (SliceRange | null | undefined
     const n = t.shape[d];
     const r = ranges[d] ?? {};
     const step = r.step ?? 1;
-    if (!Number.isInteger(step) || step <= 0) throw new ShapeError(`slice: step must be a positive integer, got ${step}`);
+    if (!Number.isInteger(step) || step <= 0)
+      throw new ShapeError(`slice: step must be a positive integer, got ${step}`);
     const clampIndex = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
     const start = clampIndex(r.start ?? 0);
     const end = clampIndex(r.end ?? n);

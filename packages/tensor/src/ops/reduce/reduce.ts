@@ -12,8 +12,7 @@ import { DTypeError } from '../../runtime/errors.js';
 import { empty, grid1d, runKernel } from '../../runtime/kernel.js';
 import { normAxes, numel } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
-import { cast, eq } from '../elementwise/binary.js';
-import { div, mul, sub } from '../elementwise/binary.js';
+import { cast, div, eq, mul, sub } from '../elementwise/binary.js';
 import { square } from '../elementwise/unary.js';
 import { contiguous } from '../movement/copy.js';
 import { expand, permute, reshape } from '../movement/views.js';
@@ -199,7 +198,12 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepdim = fal
   return out;
 }
 
-function extreme(kind: 'max' | 'min', x: Tensor, axes: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+function extreme(
+  kind: 'max' | 'min',
+  x: Tensor,
+  axes: number | readonly number[] | undefined,
+  keepdim: boolean,
+): Tensor {
   const p = plan(x, axes, kind);
   const [values] = runReduction(kind, x, p);
   const out = finish(values, p, keepdim);

@@ -1,8 +1,8 @@
 /**
  * Sums a broadcast result back to a smaller shape (the backward of broadcasting).
  */
-import { ShapeError, fmtShape } from '../../runtime/errors.js';
-import { sameShape, type Shape } from '../../shape.js';
+import { fmtShape, ShapeError } from '../../runtime/errors.js';
+import { type Shape, sameShape } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 import { reshape } from '../movement/views.js';
 import { sum } from './reduce.js';

@@ -1,0 +1,5 @@
+/**
+ * Float64 reference implementations, re-exported from each op folder. Test-only: the library never calls
+ * them (no CPU fallback).
+ */
+export {};
