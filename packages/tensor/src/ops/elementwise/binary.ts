@@ -56,6 +56,9 @@ export function sub(a: Operand, b: Operand): Tensor {
 
 /** a · b */
 export function mul(a: Operand, b: Operand): Tensor {
+  // Captured now: by backward time an input may have been disposed (which drops its grad link).
+  const needA = wantsGrad(a);
+  const needB = wantsGrad(b);
   const out = simple('mul', 'a * b', a, b);
   recordOp(
     'mul',
@@ -64,8 +67,8 @@ export function mul(a: Operand, b: Operand): Tensor {
     ([g], saved) => {
       const [sa, sb] = restore([a, b], saved);
       return [
-        a instanceof Tensor && a.requiresGrad ? sumToShape(mul(g!, sb), a.shape) : null,
-        b instanceof Tensor && b.requiresGrad ? sumToShape(mul(g!, sa), b.shape) : null,
+        needA ? sumToShape(mul(g!, sb), (a as Tensor).shape) : null,
+        needB ? sumToShape(mul(g!, sa), (b as Tensor).shape) : null,
       ];
     },
     tensors(a, b),
@@ -75,6 +78,9 @@ export function mul(a: Operand, b: Operand): Tensor {
 
 /** a / b */
 export function div(a: Operand, b: Operand): Tensor {
+  // Captured now: by backward time an input may have been disposed (which drops its grad link).
+  const needA = wantsGrad(a);
+  const needB = wantsGrad(b);
   const out = simple('div', 'a / b', a, b);
   recordOp(
     'div',
@@ -83,8 +89,8 @@ export function div(a: Operand, b: Operand): Tensor {
     ([g], saved) => {
       const [sa, sb] = restore([a, b], saved);
       return [
-        a instanceof Tensor && a.requiresGrad ? sumToShape(div(g!, sb), a.shape) : null,
-        b instanceof Tensor && b.requiresGrad ? sumToShape(divGradB(g!, sa, sb), b.shape) : null,
+        needA ? sumToShape(div(g!, sb), (a as Tensor).shape) : null,
+        needB ? sumToShape(divGradB(g!, sa, sb), (b as Tensor).shape) : null,
       ];
     },
     tensors(a, b),
@@ -121,6 +127,9 @@ function vec4Apply(t: TypeNamer, fn: string, args: string[]): string {
 
 /** a ** b (negative bases allowed for integer exponents, like PyTorch). */
 export function pow(a: Operand, b: Operand): Tensor {
+  // Captured now: by backward time an input may have been disposed (which drops its grad link).
+  const needA = wantsGrad(a);
+  const needB = wantsGrad(b);
   if (dtypeOf('pow', a, b) !== 'f32') throw new DTypeError('pow: expects f32 operands');
   const out = mapElementwise({
     name: 'pow',
@@ -134,24 +143,22 @@ export function pow(a: Operand, b: Operand): Tensor {
     [out],
     ([g], saved) => {
       const [sa, sb, so] = restore([a, b, out], saved);
-      const ga =
-        a instanceof Tensor && a.requiresGrad
-          ? mapElementwise({
-              name: 'pow_backward_a',
-              inputs: [g!, sa, sb],
-              helpers: `${POW_HELPER}\nfn pgrad(g: f32, a: f32, b: f32) -> f32 { return select(g * b * pow1(a, b - 1.0), 0.0, b == 0.0); }`,
-              source: (t) => vec4Apply(t, 'pgrad', ['g', 'a', 'b']),
-            })
-          : null;
-      const gb =
-        b instanceof Tensor && b.requiresGrad
-          ? mapElementwise({
-              name: 'pow_backward_b',
-              inputs: [g!, sa, so],
-              helpers: 'fn pgrad(g: f32, a: f32, y: f32) -> f32 { return select(0.0, g * y * log(a), a > 0.0); }',
-              source: (t) => vec4Apply(t, 'pgrad', ['g', 'a', 'y']),
-            })
-          : null;
+      const ga = needA
+        ? mapElementwise({
+            name: 'pow_backward_a',
+            inputs: [g!, sa, sb],
+            helpers: `${POW_HELPER}\nfn pgrad(g: f32, a: f32, b: f32) -> f32 { return select(g * b * pow1(a, b - 1.0), 0.0, b == 0.0); }`,
+            source: (t) => vec4Apply(t, 'pgrad', ['g', 'a', 'b']),
+          })
+        : null;
+      const gb = needB
+        ? mapElementwise({
+            name: 'pow_backward_b',
+            inputs: [g!, sa, so],
+            helpers: 'fn pgrad(g: f32, a: f32, y: f32) -> f32 { return select(0.0, g * y * log(a), a > 0.0); }',
+            source: (t) => vec4Apply(t, 'pgrad', ['g', 'a', 'y']),
+          })
+        : null;
       return [ga && sumToShape(ga, (a as Tensor).shape), gb && sumToShape(gb, (b as Tensor).shape)];
     },
     tensors(a, b, out),
@@ -160,6 +167,9 @@ export function pow(a: Operand, b: Operand): Tensor {
 }
 
 function minMax(name: 'minimum' | 'maximum', a: Operand, b: Operand): Tensor {
+  // Captured now: by backward time an input may have been disposed (which drops its grad link).
+  const needA = wantsGrad(a);
+  const needB = wantsGrad(b);
   const out = simple(name, name === 'minimum' ? 'min(a, b)' : 'max(a, b)', a, b);
   const wins = name === 'minimum' ? '<' : '>';
   recordOp(
@@ -178,8 +188,8 @@ function minMax(name: 'minimum' | 'maximum', a: Operand, b: Operand): Tensor {
             `fn op(g: ${t.ty('f32')}, a: ${t.ty('f32')}, b: ${t.ty('f32')}) -> ${t.ty('f32')} { return select(select(${t.ty('f32')}(0.0), 0.5 * g, a == b), g, a ${wins} b); }`,
         });
       return [
-        a instanceof Tensor && a.requiresGrad ? sumToShape(share(sa, sb, 'a'), a.shape) : null,
-        b instanceof Tensor && b.requiresGrad ? sumToShape(share(sb, sa, 'b'), b.shape) : null,
+        needA ? sumToShape(share(sa, sb, 'a'), (a as Tensor).shape) : null,
+        needB ? sumToShape(share(sb, sa, 'b'), (b as Tensor).shape) : null,
       ];
     },
     tensors(a, b),
@@ -214,6 +224,9 @@ export const ge = (a: Operand, b: Operand): Tensor => compare('ge', '>=', a, b);
 
 /** `cond ? a : b` elementwise; `cond` is a u32 (or i32) mask, non-zero meaning true. Broadcasts all three. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+  // Captured now: by backward time an input may have been disposed (which drops its grad link).
+  const needA = wantsGrad(a);
+  const needB = wantsGrad(b);
   const dtype = dtypeOf('where', a, b);
   if (cond.dtype === 'f32')
     throw new DTypeError(`where: the condition must be a u32/i32 mask, got f32 ${fmtShape(cond.shape)}`);
@@ -242,8 +255,8 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
         });
       return [
         null,
-        a instanceof Tensor && a.requiresGrad ? sumToShape(pickGrad(g!, 0), a.shape) : null,
-        b instanceof Tensor && b.requiresGrad ? sumToShape(pickGrad(0, g!), b.shape) : null,
+        needA ? sumToShape(pickGrad(g!, 0), (a as Tensor).shape) : null,
+        needB ? sumToShape(pickGrad(0, g!), (b as Tensor).shape) : null,
       ];
     },
     [cond],
@@ -292,6 +305,10 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   });
   if (dtype === 'f32') recordOp('cast', [x], [out], ([g]) => [g]);
   return out;
+}
+
+function wantsGrad(x: Operand): boolean {
+  return x instanceof Tensor && x.requiresGrad;
 }
 
 function asInput(x: Operand): Tensor | null {
