@@ -51,7 +51,15 @@ export class SafetensorsError extends MimError {
   override name = 'SafetensorsError';
 }
 
-/** Parses a safetensors file. `source` names the file in error messages. */
+const isIntegerArray = (value: unknown): value is number[] =>
+  Array.isArray(value) && value.every((v) => Number.isSafeInteger(v) && v >= 0);
+
+/**
+ * Parses a safetensors file. `source` names the file in error messages. Tensors come back in the order of
+ * their data offsets (the order they are stored in), which is also the order `serializeSafetensors` writes.
+ * The data area must be covered exactly: no gaps, no overlaps, no trailing bytes (as the reference
+ * implementation requires).
+ */
 export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsFile {
   if (bytes.byteLength < 8)
     throw new SafetensorsError(`${source}: file is ${bytes.byteLength} bytes, too short for a safetensors header`);
@@ -62,24 +70,38 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
       `${source}: header length ${headerLength} exceeds the file size ${bytes.byteLength} (truncated or not a safetensors file)`,
     );
   }
-  let header: Record<string, unknown>;
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
   } catch (error) {
-    throw new SafetensorsError(`${source}: header is not valid JSON (${(error as Error).message})`);
+    throw new SafetensorsError(`${source}: header is not valid UTF-8 JSON (${(error as Error).message})`);
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) {
+    throw new SafetensorsError(`${source}: header must be a JSON object mapping tensor names to entries`);
   }
   const dataStart = 8 + headerLength;
   const dataLength = bytes.byteLength - dataStart;
-  const tensors = new Map<string, SafetensorsEntry>();
+  const entries: { name: string; start: number; end: number; entry: SafetensorsEntry }[] = [];
   let metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(header)) {
+  for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
+      if (!value || typeof value !== 'object' || Object.values(value).some((v) => typeof v !== 'string')) {
+        throw new SafetensorsError(`${source}: __metadata__ must be an object of strings`);
+      }
       metadata = value as Record<string, string>;
       continue;
     }
-    const entry = value as { dtype: SafetensorsDType; shape: number[]; data_offsets: [number, number] };
-    const itemBytes = DTYPE_BYTES[entry.dtype];
-    if (!itemBytes) throw new SafetensorsError(`${source}: tensor "${name}" has unknown dtype ${entry.dtype}`);
+    const entry = value as { dtype?: SafetensorsDType; shape?: unknown; data_offsets?: unknown };
+    const itemBytes = entry && Object.hasOwn(DTYPE_BYTES, entry.dtype ?? '') ? DTYPE_BYTES[entry.dtype!] : 0;
+    if (!itemBytes) throw new SafetensorsError(`${source}: tensor "${name}" has unknown dtype ${entry?.dtype}`);
+    if (!isIntegerArray(entry.shape)) {
+      throw new SafetensorsError(`${source}: tensor "${name}" has an invalid shape ${JSON.stringify(entry.shape)}`);
+    }
+    if (!isIntegerArray(entry.data_offsets) || entry.data_offsets.length !== 2) {
+      throw new SafetensorsError(
+        `${source}: tensor "${name}" has invalid data_offsets ${JSON.stringify(entry.data_offsets)}`,
+      );
+    }
     const [start, end] = entry.data_offsets;
     const count = entry.shape.reduce((a, b) => a * b, 1);
     if (end - start !== count * itemBytes) {
@@ -87,34 +109,68 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
         `${source}: tensor "${name}" (${entry.dtype} [${entry.shape.join(', ')}]) spans ${end - start} bytes, expected ${count * itemBytes}`,
       );
     }
-    if (end > dataLength || start < 0) {
+    if (end > dataLength) {
       throw new SafetensorsError(
         `${source}: tensor "${name}" ends at byte ${end} but the data area has ${dataLength} bytes (truncated file?)`,
       );
     }
-    tensors.set(name, {
-      dtype: entry.dtype,
-      shape: entry.shape,
-      data: bytes.subarray(dataStart + start, dataStart + end),
-    });
+    const data = bytes.subarray(dataStart + start, dataStart + end);
+    entries.push({ name, start, end, entry: { dtype: entry.dtype!, shape: entry.shape, data } });
   }
+  entries.sort((a, b) => a.start - b.start || a.end - b.end);
+  let cursor = 0;
+  for (const { name, start, end } of entries) {
+    if (start !== cursor) {
+      throw new SafetensorsError(
+        `${source}: tensor "${name}" starts at data byte ${start}, expected ${cursor} (${start > cursor ? 'a gap' : 'overlapping tensors'} in the data area)`,
+      );
+    }
+    cursor = end;
+  }
+  if (cursor !== dataLength) {
+    throw new SafetensorsError(
+      `${source}: the tensors cover ${cursor} bytes but the data area has ${dataLength} (trailing bytes or a wrong header length)`,
+    );
+  }
+  const tensors = new Map<string, SafetensorsEntry>();
+  for (const { name, entry } of entries) tensors.set(name, entry);
   return { tensors, metadata };
 }
 
-/** Serialises tensors (in the given order) with optional string metadata. */
+/**
+ * Serialises tensors (stored in the given order) with optional string metadata, byte for byte as the Python
+ * writer of the shared fixtures does: compact JSON (no spaces) with the tensor entries in data order and
+ * `__metadata__` last, padded with spaces so the data area starts at a multiple of 8. So
+ * `serializeSafetensors(parseSafetensors(file).tensors, metadata)` reproduces such a file exactly.
+ */
 export function serializeSafetensors(
   tensors: Iterable<[string, SafetensorsEntry]>,
   metadata?: Record<string, string>,
 ): Uint8Array {
   const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   const parts: Uint8Array[] = [];
   let offset = 0;
   for (const [name, entry] of tensors) {
-    header[name] = { dtype: entry.dtype, shape: entry.shape, data_offsets: [offset, offset + entry.data.byteLength] };
+    if (name === '__metadata__') throw new SafetensorsError('serializeSafetensors: "__metadata__" is reserved');
+    if (Object.hasOwn(header, name)) throw new SafetensorsError(`serializeSafetensors: duplicate tensor "${name}"`);
+    const itemBytes = DTYPE_BYTES[entry.dtype];
+    if (!itemBytes)
+      throw new SafetensorsError(`serializeSafetensors: tensor "${name}" has unknown dtype ${entry.dtype}`);
+    const count = entry.shape.reduce((a, b) => a * b, 1);
+    if (entry.data.byteLength !== count * itemBytes) {
+      throw new SafetensorsError(
+        `serializeSafetensors: tensor "${name}" (${entry.dtype} [${entry.shape.join(', ')}]) has ${entry.data.byteLength} bytes, expected ${count * itemBytes}`,
+      );
+    }
+    header[name] = {
+      dtype: entry.dtype,
+      shape: [...entry.shape],
+      data_offsets: [offset, offset + entry.data.byteLength],
+    };
     parts.push(entry.data);
     offset += entry.data.byteLength;
   }
+  if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.byteLength / 8) * 8;
   if (padded !== json.byteLength) {
