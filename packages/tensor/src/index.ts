@@ -51,3 +51,5 @@ export { empty, f32Literal, grid1d, runKernel, WG } from './runtime/kernel.js';
 export { keep, type Scope, scope, tidy } from './scope.js';
 export { broadcastShapes, contiguousStrides, numel, type Shape } from './shape.js';
 export { isTensor, Tensor } from './tensor.js';
+export * from './random/random.js';
+export { mulHiLo, PHILOX_WGSL, philox4x32, philoxBlock, philoxWords } from './random/philox.js';

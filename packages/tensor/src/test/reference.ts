@@ -3,3 +3,4 @@
  * them (no CPU fallback).
  */
 export {};
+export * from '../random/reference.js';
