@@ -1,0 +1,1 @@
+export { type AttentionOptions, scaledDotProductAttention } from './attention.js';
