@@ -1,0 +1,1 @@
+export { axisTaps, type InterpolateMode, type InterpolateOptions, interpolate3d } from './interpolate.js';
