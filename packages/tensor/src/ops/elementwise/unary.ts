@@ -3,7 +3,7 @@
  * elementwise kernel over (x, y, upstream gradient). One table, one launcher.
  */
 import { recordOp } from '../../autograd/record.js';
-import { DTypeError } from '../../runtime/errors.js';
+import { DTypeError, fmtShape } from '../../runtime/errors.js';
 import type { Tensor } from '../../tensor.js';
 import { mapElementwise, type TypeNamer } from './launcher.js';
 
@@ -25,7 +25,10 @@ fn sigmoid1(x: f32) -> f32 {
   return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 }
 fn log1p1(e: f32) -> f32 {
-  return select(log(1.0 + e), e * (1.0 - e * (0.5 - e / 3.0)), e < 1e-4);
+  // log(1 + e), e in [0, 1]. Below 1/16 a series keeps relative accuracy (error < e^8 / 8); the usual
+  // log(u) * e / (u - 1) trick is not safe here because drivers may simplify (u - 1) to e.
+  let series = e * (1.0 - e * (0.5 - e * (0.33333333 - e * (0.25 - e * (0.2 - e * (0.16666667 - e * 0.14285714))))));
+  return select(log(1.0 + e), series, e < 0.0625);
 }
 fn softplus1(x: f32) -> f32 {
   return select(max(x, 0.0) + log1p1(exp(-abs(x))), x, x > 20.0);
@@ -81,13 +84,18 @@ export type UnaryOpName = keyof typeof UNARY_OPS;
 
 function requireF32(name: string, x: Tensor): void {
   if (x.dtype !== 'f32')
-    throw new DTypeError(`${name}: expects an f32 tensor, got ${x.dtype}; convert with cast(x, 'f32')`);
+    throw new DTypeError(
+      `${name}: expects an f32 tensor, got ${x.dtype} ${fmtShape(x.shape)}; convert with cast(x, 'f32')`,
+    );
 }
 
 /** Applies the named unary op (forward kernel + recorded backward). */
 export function unary(name: UnaryOpName, x: Tensor): Tensor {
   const def: UnaryDef = UNARY_OPS[name];
   if (name !== 'neg' && name !== 'abs') requireF32(name, x);
+  if (name === 'neg' && x.dtype === 'u32') {
+    throw new DTypeError(`neg: not defined for u32 (shape ${fmtShape(x.shape)}); cast to i32 or f32 first`);
+  }
   const y = mapElementwise({
     name,
     inputs: [x],
