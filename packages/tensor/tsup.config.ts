@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'test/index': 'src/test/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    'test/index': 'src/test/index.ts',
+    'bin/mim-fixture': 'src/bin/mim-fixture.ts',
+    'bin/doctor': 'src/bin/doctor.ts',
+  },
   format: ['esm'],
   dts: { compilerOptions: { composite: false } },
   sourcemap: true,

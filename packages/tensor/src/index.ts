@@ -53,3 +53,9 @@ export { broadcastShapes, contiguousStrides, numel, type Shape } from './shape.j
 export { isTensor, Tensor } from './tensor.js';
 export * from './random/random.js';
 export { mulHiLo, PHILOX_WGSL, philox4x32, philoxBlock, philoxWords } from './random/philox.js';
+export type { FixtureAdapter, FixtureInputs } from './fixture/adapter.js';
+export { type DiscoveryResult, discoverFixtureAdapters, FIXTURE_PACKAGES } from './fixture/registry.js';
+export { getFixtureAdapter, knownFixtureOps, registerFixtureAdapter, unregisterFixtureAdapter } from './fixture/registry.js';
+export { FIXTURE_TOLERANCE, type FixtureReport, type FixtureTensorResult, formatFixtureReport } from './fixture/runner.js';
+export { type RunFixtureOptions, runFixture, upstreamName } from './fixture/runner.js';
+export { registerTensorFixtureAdapters, tensorFixtureAdapters } from './fixture/tensor-adapters.js';

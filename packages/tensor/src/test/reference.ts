@@ -4,3 +4,6 @@
  */
 export {};
 export * from '../random/reference.js';
+export * from '../ops/elementwise/reference.js';
+export * from '../ops/reduce/reference.js';
+export * from '../ops/movement/views-reference.js';
