@@ -59,3 +59,10 @@ export { getFixtureAdapter, knownFixtureOps, registerFixtureAdapter, unregisterF
 export { FIXTURE_TOLERANCE, type FixtureReport, type FixtureTensorResult, formatFixtureReport } from './fixture/runner.js';
 export { type RunFixtureOptions, runFixture, upstreamName } from './fixture/runner.js';
 export { registerTensorFixtureAdapters, tensorFixtureAdapters } from './fixture/tensor-adapters.js';
+export * from './ops/movement/concat.js';
+export * from './ops/movement/stack.js';
+export * from './ops/movement/pad.js';
+export { gather, indexSelect } from './ops/movement/gather.js';
+export * from './ops/movement/scatter.js';
+export * from './ops/movement/one-hot.js';
+export * from './ops/movement/cumsum.js';

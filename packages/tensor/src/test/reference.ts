@@ -7,3 +7,4 @@ export * from '../random/reference.js';
 export * from '../ops/elementwise/reference.js';
 export * from '../ops/reduce/reference.js';
 export * from '../ops/movement/views-reference.js';
+export * from '../ops/movement/indexing-reference.js';
