@@ -63,3 +63,11 @@ describe('cumsum', () => {
     );
   });
 });
+
+describe('cumsum of zero-size dims', () => {
+  it('returns an empty tensor of the same shape', () => {
+    using _ = scope();
+    expect(cumsum(upload({ shape: [0, 5], data: new Float64Array(0) }), 1).shape).toEqual([0, 5]);
+    expect(cumsum(upload({ shape: [3, 0], data: new Float64Array(0) }), 1).shape).toEqual([3, 0]);
+  });
+});

@@ -159,3 +159,19 @@ describe('scatterAdd', () => {
     );
   });
 });
+
+describe('zero-size dims', () => {
+  it('gather, indexSelect and scatterAdd accept empty indices', async () => {
+    using _ = scope();
+    const x = randomRef([3, 4], 71);
+    const empty = gather(upload(x), 1, tensor(new Int32Array(0), [3, 0]));
+    expect(empty.shape).toEqual([3, 0]);
+    expect(indexSelect(upload(x), 0, tensor(new Int32Array(0), [0])).shape).toEqual([0, 4]);
+    for (const method of ['loop', 'atomic'] as const) {
+      const out = scatterAdd(upload(x), 0, tensor(new Int32Array(0), [0, 4]), upload(randomRef([2, 4], 72)), {
+        method,
+      });
+      expect(Array.from(await out.toArray())).toEqual(Array.from(x.data));
+    }
+  });
+});

@@ -51,3 +51,12 @@ describe('pad', () => {
     expect(() => pad(x, [-2, -2])).toThrow(/pad: pads \[-2, -2\] crop more than \[2, 3\] holds/);
   });
 });
+
+describe('pad of zero-size dims', () => {
+  it('fills a tensor with an empty axis', async () => {
+    using _ = scope();
+    const out = pad(upload({ shape: [0, 3], data: new Float64Array(0) }), [1, 0, 1, 1], 2.5);
+    expect(out.shape).toEqual([2, 4]);
+    expect(Array.from(await out.toArray())).toEqual(new Array(8).fill(2.5));
+  });
+});
