@@ -1,0 +1,1 @@
+export { dropout, dropPath } from './dropout.js';
