@@ -8,7 +8,7 @@
  */
 import { recordOp } from '../../autograd/record.js';
 import type { DType } from '../../dtype.js';
-import { DTypeError } from '../../runtime/errors.js';
+import { DTypeError, fmtShape, ShapeError } from '../../runtime/errors.js';
 import { empty, grid1d, runKernel } from '../../runtime/kernel.js';
 import { normAxes, numel } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
@@ -32,24 +32,35 @@ function identity(kind: ReduceKind, dtype: DType): string {
   return wantsLow ? '0u' : '4294967295u';
 }
 
-/** WGSL that folds (v, j) into (acc, idx). NaN wins max/min like torch. */
-function combine(kind: ReduceKind): string {
-  switch (kind) {
-    case 'sum':
-      return 'acc = acc + v;';
-    case 'max':
-    case 'argmax':
-      return 'if (v > acc || v != v) { acc = v; idx = j; }';
-    default:
-      return 'if (v < acc || v != v) { acc = v; idx = j; }';
-  }
+/** WGSL test for NaN that fast-math drivers cannot fold away (`v != v` may be simplified to false). */
+const NAN_HELPER = 'fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }';
+
+function nanTest(dtype: DType, x: string): string {
+  return dtype === 'f32' ? `is_nan(${x})` : 'false';
 }
 
-/** Merges a partner (acc2, idx2) into (acc, idx) during the tree; ties keep the lower index (first occurrence). */
-function merge(kind: ReduceKind): string {
+/**
+ * WGSL that folds element (v, j) into (acc, idx); `idx == end` means "nothing seen yet". NaN wins max/min
+ * (the first NaN for the arg kinds), like torch.
+ */
+function combine(kind: ReduceKind, dtype: DType): string {
+  if (kind === 'sum') return 'acc = acc + v;';
+  const better = kind === 'max' || kind === 'argmax' ? 'v > acc' : 'v < acc';
+  const vNan = nanTest(dtype, 'v');
+  const accNan = nanTest(dtype, 'acc');
+  return `if (idx == end || (${vNan} && !${accNan}) || (!${accNan} && ${better})) { acc = v; idx = j; }`;
+}
+
+/**
+ * Merges a partner (acc2, idx2) into (acc, idx) during the tree; ties keep the lower index (first occurrence),
+ * a NaN beats any number and the first NaN beats later ones. Partners that saw nothing (idx2 == end) never win.
+ */
+function merge(kind: ReduceKind, dtype: DType): string {
   if (kind === 'sum') return 'acc = acc + acc2;';
   const better = kind === 'max' || kind === 'argmax' ? 'acc2 > acc' : 'acc2 < acc';
-  return `if (${better} || (acc2 == acc && idx2 < idx) || (acc2 != acc2 && acc == acc)) { acc = acc2; idx = idx2; }`;
+  const nan2 = nanTest(dtype, 'acc2');
+  const nan1 = nanTest(dtype, 'acc');
+  return `if (idx2 != end && (idx == end || (${nan2} && (!${nan1} || idx2 < idx)) || (!${nan1} && !${nan2} && (${better} || (acc2 == acc && idx2 < idx))))) { acc = acc2; idx = idx2; }`;
 }
 
 /**
@@ -64,6 +75,7 @@ function reduceRows(kind: ReduceKind, x: Tensor, rows: number, R: number, chunks
   const index = isArg ? empty([rows * chunks], 'i32', kind) : null;
   const segments = rows * chunks;
   const head = `${INF_HELPER}
+${NAN_HELPER}
 @group(0) @binding(0) var<storage, read> x: array<${dtype}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${dtype}>;
 ${isArg ? '@group(0) @binding(2) var<storage, read_write> out_index: array<i32>;' : ''}`;
@@ -81,8 +93,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let seg = gid.x + gid.y * ${g.rowStride}u;
   if (seg >= ${segments}u) { return; }
   ${segStart}
-  var acc = ${identity(kind, dtype)}; var idx = begin;
-  for (var j = begin; j < end; j = j + 1u) { let v = x[base + j]; ${combine(kind)} }
+  var acc = ${identity(kind, dtype)}; var idx = end;
+  for (var j = begin; j < end; j = j + 1u) { let v = x[base + j]; ${combine(kind, dtype)} }
   ${store}
 }`;
   } else {
@@ -94,15 +106,16 @@ var<workgroup> s_idx: array<u32, ${THREADS}>;
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let seg = wid.x + wid.y * ${g.rowStride}u;
+  if (seg >= ${segments}u) { return; }
   ${segStart}
   var acc = ${identity(kind, dtype)}; var idx = end;
-  for (var j = begin + lid; j < end; j = j + ${THREADS}u) { let v = x[base + j]; ${combine(kind)} }
+  for (var j = begin + lid; j < end; j = j + ${THREADS}u) { let v = x[base + j]; ${combine(kind, dtype)} }
   s_acc[lid] = acc; s_idx[lid] = idx;
   workgroupBarrier();
   for (var width = ${THREADS / 2}u; width > 0u; width = width / 2u) {
     if (lid < width) {
       let acc2 = s_acc[lid + width]; let idx2 = s_idx[lid + width];
-      ${merge(kind)}
+      ${merge(kind, dtype)}
       s_acc[lid] = acc; s_idx[lid] = idx;
     }
     workgroupBarrier();
@@ -149,7 +162,11 @@ function runReduction(kind: ReduceKind, x: Tensor, p: Plan): Tensor[] {
   const rowsTensor = rowsView(x, p);
   let result: Tensor[];
   if (p.R === 0) {
-    if (kind !== 'sum') throw new DTypeError(`${kind}: cannot reduce over an empty axis`);
+    if (kind !== 'sum') {
+      throw new ShapeError(
+        `${kind}: cannot reduce a tensor of shape ${fmtShape(x.shape)} over an empty axis (axes [${p.axes.join(', ')}])`,
+      );
+    }
     result = reduceRows(kind, rowsTensor, p.rows, 0, 1);
   } else if (!isArg && p.rows < 64 && p.R > 16384) {
     // Two passes so ~64+ workgroups share a long row.
@@ -190,7 +207,7 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepdim = fals
 
 /** Mean over `axes` (all when omitted). */
 export function mean(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
-  if (x.dtype !== 'f32') throw new DTypeError(`mean: expects f32, got ${x.dtype}`);
+  requireFloat('mean', x);
   const p = plan(x, axes, 'mean');
   const total = sum(x, axes, keepdim);
   const out = mul(total, 1 / p.R);
@@ -253,6 +270,7 @@ export interface VarOptions {
 
 /** Variance over `axes` (composed from mean/sub/square/sum, so its gradient comes for free). */
 export function variance(x: Tensor, axes?: number | readonly number[], options: VarOptions = {}): Tensor {
+  requireFloat('var', x);
   const p = plan(x, axes, 'var');
   const correction = options.correction ?? 1;
   const m = mean(x, p.axes, true);
@@ -262,4 +280,10 @@ export function variance(x: Tensor, axes?: number | readonly number[], options: 
   const out = mul(s, 1 / Math.max(p.R - correction, 0));
   for (const t of [m, d, d2, s]) t.dispose();
   return out;
+}
+
+function requireFloat(op: string, x: Tensor): void {
+  if (x.dtype !== 'f32') {
+    throw new DTypeError(`${op}: expects f32, got ${x.dtype} ${fmtShape(x.shape)}; convert with cast(x, 'f32')`);
+  }
 }
