@@ -114,14 +114,14 @@ export class Tensor {
   }
 
   /** @internal A new tensor object over the same storage (no autograd), for views and saved tensors. */
-  viewOf(shape: Shape, strides: readonly number[], offset: number): Tensor {
-    const storage = this.storageFor('view').retain();
+  viewOf(shape: Shape, strides: readonly number[], offset: number, op = 'view'): Tensor {
+    const storage = this.storageFor(op).retain();
     return new Tensor(storage, shape, this.dtype, strides, offset);
   }
 
   /** A tensor sharing storage with this one but cut from the autograd graph. */
   detach(): Tensor {
-    return this.viewOf(this.shape, this.strides, this.offset);
+    return this.viewOf(this.shape, this.strides, this.offset, 'detach');
   }
 
   /** Copies the elements (row-major, contiguous) to the CPU. */

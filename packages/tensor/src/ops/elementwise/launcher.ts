@@ -64,6 +64,8 @@ function scalarUniform(values: number[], dtypes: DType[]): ArrayBufferView {
 export function mapElementwise(spec: MapSpec): Tensor {
   const tensors = spec.inputs.filter((x): x is Tensor => typeof x !== 'number');
   if (tensors.length === 0) throw new DTypeError(`${spec.name}: needs at least one tensor operand`);
+  // A disposed input fails here, before the output is allocated (and leaked).
+  for (const t of tensors) t.storageFor(spec.name);
   const firstDtype = tensors[0].dtype;
   const inDtypes = spec.inputDtypes ?? spec.inputs.map(() => firstDtype);
   spec.inputs.forEach((x, k) => {

@@ -25,6 +25,7 @@ export function stridedOffset(t: Tensor, flatIndex = 'i'): string {
 
 /** A row-major copy of `t` (always a new buffer). Differentiable. */
 export function copy(t: Tensor): Tensor {
+  t.storageFor('copy');
   const out = empty(t.shape, t.dtype, 'copy');
   const n = t.size;
   if (n > 0) {

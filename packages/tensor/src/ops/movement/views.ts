@@ -5,7 +5,7 @@
 import { recordOp } from '../../autograd/record.js';
 import { fmtShape, ShapeError } from '../../runtime/errors.js';
 import { empty, grid1d, runKernel, WG } from '../../runtime/kernel.js';
-import { contiguousStrides, normAxis, numel, type Shape } from '../../shape.js';
+import { assertShape, contiguousStrides, normAxis, numel, type Shape } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 import { sumToShape } from '../reduce/sum-to.js';
 import { copy } from './copy.js';
@@ -69,7 +69,7 @@ export function reshape(t: Tensor, shape: Shape): Tensor {
   const target = resolveShape(shape, t.size, 'reshape', t.shape);
   const strides = viewStrides(t, target);
   const source = strides ? t : copy(t);
-  const out = source.viewOf(target, strides ?? contiguousStrides(target), source.offset);
+  const out = source.viewOf(target, strides ?? contiguousStrides(target), source.offset, 'reshape');
   const inputShape = t.shape;
   recordOp('reshape', [source], [out], ([g]) => [reshape(g!, inputShape)]);
   if (source !== t) source.dispose();
@@ -96,6 +96,7 @@ export function permute(t: Tensor, axes: readonly number[]): Tensor {
     norm.map((a) => t.shape[a]),
     norm.map((a) => t.strides[a]),
     t.offset,
+    'permute',
   );
   const inverse = new Array<number>(norm.length);
   norm.forEach((a, i) => {
@@ -140,7 +141,16 @@ export function squeeze(t: Tensor, axes?: number | readonly number[]): Tensor {
 export function expand(t: Tensor, shape: Shape): Tensor {
   const lead = shape.length - t.rank;
   if (lead < 0) throw new ShapeError(`expand: cannot expand ${fmtShape(t.shape)} to fewer dims ${fmtShape(shape)}`);
-  const target = shape.map((d, i) => (d === -1 ? t.shape[i - lead] : d));
+  const target = shape.map((d, i) => {
+    if (d !== -1) return d;
+    if (i < lead) {
+      throw new ShapeError(
+        `expand: −1 is not allowed for the new leading axis ${i} in ${fmtShape(shape)} (input ${fmtShape(t.shape)})`,
+      );
+    }
+    return t.shape[i - lead];
+  });
+  assertShape(target, 'expand');
   const strides = target.map((d, i) => {
     if (i < lead) return 0;
     const own = t.shape[i - lead];
@@ -150,7 +160,7 @@ export function expand(t: Tensor, shape: Shape): Tensor {
       `expand: cannot expand ${fmtShape(t.shape)} to ${fmtShape(shape)} (axis ${i}: ${own} vs ${d})`,
     );
   });
-  const out = t.viewOf(target, strides, t.offset);
+  const out = t.viewOf(target, strides, t.offset, 'expand');
   const inputShape = t.shape;
   recordOp('expand', [t], [out], ([g]) => [sumToShape(g!, inputShape)]);
   return out;
@@ -189,7 +199,7 @@ export function slice(t: Tensor, ranges: readonly (SliceRange | null | undefined
     strides.push(t.strides[d] * step);
     offset += start * t.strides[d];
   }
-  const out = t.viewOf(shape, strides, offset);
+  const out = t.viewOf(shape, strides, offset, 'slice');
   const inputShape = t.shape;
   recordOp('slice', [t], [out], ([g]) => [sliceBackward(g!, inputShape, starts, steps)]);
   return out;
