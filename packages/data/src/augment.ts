@@ -98,3 +98,31 @@ export function augmentSample(sample: Sample, rng: Rng, options: AugmentOptions 
     label: sample.label ? applyAugmentation(sample.label, params, 'label') : undefined,
   };
 }
+
+/**
+ * Apply an augmentation draw to data in tensor layout (C-order [X][Y][Z] of `shape`); returns the new data and
+ * shape. Tensor layout is NIfTI order with the axes reversed, so tensor axis a is volume axis 2 − a.
+ */
+export function applyAugmentationToTensor<T extends VoxelArray>(
+  data: T,
+  shape: readonly [number, number, number],
+  params: AugmentParams,
+  kind: 'image' | 'label' = 'image',
+): { data: T; shape: [number, number, number] } {
+  const reversed: AugmentParams = {
+    flips: [params.flips[2], params.flips[1], params.flips[0]],
+    rotations: params.rotations,
+    rotationAxes: [2 - params.rotationAxes[0], 2 - params.rotationAxes[1]],
+    intensityShift: params.intensityShift,
+  };
+  const volume: Volume<T> = { data, shape: [shape[2], shape[1], shape[0]], affine: IDENTITY };
+  const out = applyAugmentation(volume, reversed, kind);
+  return { data: out.data as T, shape: [out.shape[2], out.shape[1], out.shape[0]] };
+}
+
+const IDENTITY = [
+  [1, 0, 0, 0],
+  [0, 1, 0, 0],
+  [0, 0, 1, 0],
+  [0, 0, 0, 1],
+];

@@ -82,11 +82,16 @@ export function cropToBox<T extends VoxelArray>(volume: Volume<T>, box: Box): Vo
   const output = allocateLike(volume.data, shape[0] * shape[1] * shape[2]) as T;
   const input = volume.data;
   let o = 0;
+  const width = shape[0];
   for (let z = box.start[2]; z < box.end[2]; z++) {
     for (let y = box.start[1]; y < box.end[1]; y++) {
       const row = box.start[0] + nx * (y + ny * z);
-      output.set(input.subarray(row, row + shape[0]), o);
-      o += shape[0];
+      if (width >= 256) {
+        output.set(input.subarray(row, row + width), o);
+        o += width;
+      } else {
+        for (let x = 0; x < width; x++) output[o++] = input[row + x];
+      }
     }
   }
   return { data: output, shape, affine: shiftAffine(volume.affine, box.start) };
@@ -178,4 +183,33 @@ export function toTensorLayout<T extends VoxelArray>(volume: Volume<T>, output?:
     }
   }
   return out;
+}
+
+/**
+ * Crop `box` out of a NIfTI-order volume straight into tensor layout (C-order [X][Y][Z], z fastest) — the same
+ * result as `toTensorLayout(cropToBox(volume, box))` without the intermediate copy.
+ */
+export function cropToTensorLayout<T extends VoxelArray>(volume: Volume<T>, box: Box): T {
+  const [nx, ny] = volume.shape;
+  for (let a = 0; a < 3; a++) {
+    if (box.start[a] < 0 || box.end[a] > volume.shape[a] || box.end[a] <= box.start[a]) {
+      throw new DataError(
+        'bad-argument',
+        'cropToTensorLayout',
+        `box [${box.start}]–[${box.end}] does not lie inside a ${volume.shape.join('×')} volume`,
+      );
+    }
+  }
+  const [cx, cy, cz] = [0, 1, 2].map((a) => box.end[a] - box.start[a]);
+  const output = allocateLike(volume.data, cx * cy * cz) as T;
+  const input = volume.data;
+  const plane = nx * ny;
+  let o = 0;
+  for (let x = box.start[0]; x < box.end[0]; x++) {
+    for (let y = box.start[1]; y < box.end[1]; y++) {
+      let source = x + nx * (y + ny * box.start[2]);
+      for (let z = 0; z < cz; z++, source += plane) output[o++] = input[source];
+    }
+  }
+  return output;
 }

@@ -36,7 +36,7 @@ export function scaleIntensityRange(volume: Volume, window: IntensityWindow = CT
 
 /** Add `offset` to every voxel (MONAI `ShiftIntensity`), in place on a Float32Array copy. */
 export function shiftIntensity(volume: Volume, offset: number): Volume<Float32Array> {
-  const output = Float32Array.from(volume.data);
+  const output = volume.data instanceof Float32Array ? volume.data.slice() : new Float32Array(volume.data);
   for (let i = 0; i < output.length; i++) output[i] += offset;
   return { data: output, shape: [...volume.shape], affine: volume.affine.map((r) => r.slice()) };
 }

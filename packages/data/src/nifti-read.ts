@@ -150,7 +150,7 @@ export function parseNiftiHeader(bytes: Uint8Array, file: string): NiftiHeader {
       `wrong NIfTI-${version} magic "${magic}" (expected "${version === 1 ? 'n+1' : 'n+2'}")`,
     );
   }
-  const headerCopy = bytes.slice(0, headerSize).buffer;
+  const headerCopy = new Uint8Array(bytes.subarray(0, headerSize)).buffer; // a copy (Buffer.slice would share memory)
   let parsed: nifti.NIFTI1 | nifti.NIFTI2;
   try {
     parsed = nifti.readHeader(headerCopy);

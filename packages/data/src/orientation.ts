@@ -55,11 +55,6 @@ export function permuteFlip<T extends VoxelArray>(volume: Volume<T>, plan: AxisP
     const offsetK = base + k * s2;
     for (let j = 0; j < n1; j++) {
       let source = offsetK + j * s1;
-      if (s0 === 1) {
-        output.set(input.subarray(source, source + n0), o);
-        o += n0;
-        continue;
-      }
       for (let i = 0; i < n0; i++, source += s0) output[o++] = input[source];
     }
   }

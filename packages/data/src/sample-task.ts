@@ -1,7 +1,7 @@
 import type { Matrix4 } from './affine.js';
-import { type AugmentOptions, applyAugmentation, drawAugmentation } from './augment.js';
+import { type AugmentOptions, applyAugmentationToTensor, drawAugmentation } from './augment.js';
 import { VolumeCache } from './cache.js';
-import { cropToBox, randomCropBox, type Size3, toTensorLayout } from './crop.js';
+import { cropToTensorLayout, randomCropBox, type Size3 } from './crop.js';
 import { DataError, type DataErrorJson, dataErrorToJson } from './errors.js';
 import { type PreprocessOptions, preprocessFile } from './preprocess.js';
 import { createRng } from './random.js';
@@ -68,7 +68,7 @@ export function runSampleTask(task: SampleTask): SampleResult {
       shape: [...image.shape],
       crops: [],
       volume: {
-        image: image.data instanceof Float32Array ? image.data : Float32Array.from(image.data),
+        image: image.data instanceof Float32Array ? image.data : new Float32Array(image.data),
         label: sample.label?.data,
         affine: image.affine,
       },
@@ -80,19 +80,18 @@ export function runSampleTask(task: SampleTask): SampleResult {
   let shape: Size3 = task.crop.size;
   for (let c = 0; c < task.crop.count; c++) {
     const box = randomCropBox(image.shape, task.crop.size, rng);
-    let imageCrop = cropToBox(image, box);
-    let labelCrop = sample.label ? cropToBox(sample.label, box) : undefined;
+    const cropShape = [...task.crop.size] as Size3;
+    let imageCrop = { data: cropToTensorLayout(image, box) as VoxelArray, shape: cropShape };
+    let labelCrop = sample.label ? { data: cropToTensorLayout(sample.label, box), shape: cropShape } : undefined;
     if (task.augment) {
       const params = drawAugmentation(rng, task.augment);
-      imageCrop = applyAugmentation(imageCrop, params, 'image');
-      if (labelCrop) labelCrop = applyAugmentation(labelCrop, params, 'label');
+      imageCrop = applyAugmentationToTensor(imageCrop.data, imageCrop.shape, params, 'image');
+      if (labelCrop) labelCrop = applyAugmentationToTensor(labelCrop.data, labelCrop.shape, params, 'label');
     }
-    shape = [...imageCrop.shape];
-    const imageData =
-      imageCrop.data instanceof Float32Array ? imageCrop : { ...imageCrop, data: Float32Array.from(imageCrop.data) };
+    shape = imageCrop.shape;
     crops.push({
-      image: toTensorLayout(imageData) as Float32Array,
-      label: labelCrop ? toTensorLayout(labelCrop) : undefined,
+      image: imageCrop.data instanceof Float32Array ? imageCrop.data : new Float32Array(imageCrop.data),
+      label: labelCrop?.data,
     });
   }
   return {
