@@ -64,11 +64,17 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
-  } finally {
-    const index = stack.lastIndexOf(set);
-    stack.splice(index, 1);
+  } catch (error) {
+    // Nothing escapes a failed tidy: free everything it created.
+    stack.splice(stack.lastIndexOf(set), 1);
+    for (const tensor of set) tensor.dispose();
+    throw error;
   }
-  if (result instanceof Promise) throw new Error('tidy: the function returned a Promise; await outside tidy()');
+  stack.splice(stack.lastIndexOf(set), 1);
+  if (result instanceof Promise) {
+    for (const tensor of set) tensor.dispose();
+    throw new Error('tidy: the function returned a Promise; await outside tidy()');
+  }
   const kept = new Set<Tensor>();
   collectTensors(result, kept, (v): v is Tensor => set.has(v as Tensor));
   for (const tensor of set) {

@@ -53,6 +53,7 @@ function accumulateLeaf(leaf: Tensor, grad: Tensor): void {
 }
 
 export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOptions = {}): void {
+  root.storageFor('backward');
   if (!root.requiresGrad) {
     throw new MimError(
       `backward: the tensor ${fmtShape(root.shape)} does not require grad (no input had requiresGrad)`,

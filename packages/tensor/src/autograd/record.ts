@@ -30,6 +30,8 @@ export function recordOp(
   saved: readonly Tensor[] = [],
 ): void {
   if (!needsGrad(...inputs)) return;
+  // Only f32 outputs carry gradients (and keep the node alive); without one the node could never be freed.
+  if (!outputs.some((out) => out.dtype === 'f32')) return;
   const retained = saved.map((t) => keep(t.detach()));
   const node = new Node(
     name,

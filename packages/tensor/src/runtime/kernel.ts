@@ -6,7 +6,7 @@ import { numel, type Shape } from '../shape.js';
 import { Storage } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { getEngine } from './engine.js';
-import { fmtShape } from './errors.js';
+import { DeviceError, fmtShape } from './errors.js';
 
 /** Workgroup size of the generic 1-D kernels. */
 export const WG = 256;
@@ -33,6 +33,20 @@ export interface LaunchOptions {
   describe?: string;
 }
 
+/**
+ * The storage of `t` for use by `op` on the current device: throws a DisposedError for a disposed tensor and a
+ * DeviceError for one whose device was destroyed. Ops call it before allocating outputs, so a failure leaks nothing.
+ */
+export function usableStorage(t: Tensor, op: string): Storage {
+  const storage = t.storageFor(op);
+  if (storage.pool !== getEngine(op).pool) {
+    throw new DeviceError(
+      `${op}: a tensor of shape ${fmtShape(t.shape)} belongs to a WebGPU device that was destroyed; tensors do not survive init() of a new device, create them again`,
+    );
+  }
+  return storage;
+}
+
 /** Dispatches `wgsl` with the tensors bound in order (inputs, then outputs), then the optional uniform. */
 export function runKernel(
   name: string,
@@ -43,7 +57,7 @@ export function runKernel(
   options: LaunchOptions = {},
 ): void {
   const engine = getEngine(name);
-  const buffers = [...inputs.map((t) => t.bufferFor(name)), ...outputs.map((t) => t.bufferFor(name))];
+  const buffers = [...inputs, ...outputs].map((t) => usableStorage(t, name).buffer);
   const describe =
     options.describe ??
     `(${inputs.map((t) => fmtShape(t.shape)).join(', ')}) -> (${outputs.map((t) => fmtShape(t.shape)).join(', ')})`;

@@ -10,7 +10,7 @@
  */
 import type { DType } from '../../dtype.js';
 import { DTypeError, fmtShape } from '../../runtime/errors.js';
-import { empty, grid1d, runKernel, WG } from '../../runtime/kernel.js';
+import { empty, grid1d, runKernel, usableStorage, WG } from '../../runtime/kernel.js';
 import { broadcastShapes, numel, type Shape, sameShape } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 
@@ -60,12 +60,20 @@ function scalarUniform(values: number[], dtypes: DType[]): ArrayBufferView {
   return f;
 }
 
+/**
+ * True when the vec4 path applies: every tensor operand is a single element or a contiguous tensor shaped like
+ * the output whose first element sits on a vec4 boundary (offset % 4 == 0).
+ */
+export function usesVec4(tensors: readonly Tensor[], outShape: Shape): boolean {
+  return tensors.every((t) => t.size === 1 || (sameShape(t.shape, outShape) && t.isContiguous && t.offset % 4 === 0));
+}
+
 /** Runs an elementwise op with NumPy broadcasting; returns a new contiguous tensor. */
 export function mapElementwise(spec: MapSpec): Tensor {
   const tensors = spec.inputs.filter((x): x is Tensor => typeof x !== 'number');
   if (tensors.length === 0) throw new DTypeError(`${spec.name}: needs at least one tensor operand`);
   // A disposed input fails here, before the output is allocated (and leaked).
-  for (const t of tensors) t.storageFor(spec.name);
+  for (const t of tensors) usableStorage(t, spec.name);
   const firstDtype = tensors[0].dtype;
   const inDtypes = spec.inputDtypes ?? spec.inputs.map(() => firstDtype);
   spec.inputs.forEach((x, k) => {
@@ -84,9 +92,7 @@ export function mapElementwise(spec: MapSpec): Tensor {
 
   const scalars: number[] = [];
   const scalarDtypes: DType[] = [];
-  const useVec4 = tensors.every(
-    (t) => t.size === 1 || (sameShape(t.shape, outShape) && t.isContiguous && t.offset % 4 === 0),
-  );
+  const useVec4 = usesVec4(tensors, outShape);
   const namer: TypeNamer = { vec: useVec4, ty: (d) => (useVec4 ? `vec4<${d}>` : d) };
   const decls: string[] = [];
   const args: string[] = [];

@@ -3,7 +3,7 @@
  * (shape, strides, offset) view and writes it row-major.
  */
 import { recordOp } from '../../autograd/record.js';
-import { empty, grid1d, runKernel, WG } from '../../runtime/kernel.js';
+import { empty, grid1d, runKernel, usableStorage, WG } from '../../runtime/kernel.js';
 import type { Tensor } from '../../tensor.js';
 
 /** WGSL expression for the storage offset of the element at flat (row-major) index `i` of view `t`. */
@@ -25,7 +25,7 @@ export function stridedOffset(t: Tensor, flatIndex = 'i'): string {
 
 /** A row-major copy of `t` (always a new buffer). Differentiable. */
 export function copy(t: Tensor): Tensor {
-  t.storageFor('copy');
+  usableStorage(t, 'copy');
   const out = empty(t.shape, t.dtype, 'copy');
   const n = t.size;
   if (n > 0) {
