@@ -36,7 +36,7 @@ describe('elementwise launcher path selection', () => {
     const got = await y.toArray();
     const bv = await base.toArray();
     expect(got.length).toBe(13);
-    got.forEach((v, i) => expect(v).toBeCloseTo(bv[4 + i] + 1, 6));
+    for (const [i, v] of got.entries()) expect(v).toBeCloseTo(bv[4 + i] + 1, 6);
     for (const t of [base, view, shaped, y]) t.dispose();
   });
 
