@@ -76,12 +76,15 @@ export class Engine {
           .join('\n');
       }),
     );
+    // An explicit layout from the declarations (not 'auto'): a binding that one variant of a kernel does not
+    // read stays valid, so callers can bind the same buffers to every variant.
+    const layout = this.device.createBindGroupLayout({ label: name, entries: bindingsOf(wgsl) });
     const pipeline = this.device.createComputePipeline({
       label: name,
-      layout: 'auto',
+      layout: this.device.createPipelineLayout({ label: name, bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: 'main' },
     });
-    const entry = { pipeline, layout: pipeline.getBindGroupLayout(0), id: this.pipelines.size + 1, name };
+    const entry = { pipeline, layout, id: this.pipelines.size + 1, name };
     this.pipelines.set(wgsl, entry);
     return entry;
   }
@@ -226,6 +229,21 @@ export class Engine {
       this.device.queue.writeBuffer(buffer, offset, padded);
     }
   }
+}
+
+/** Group-0 binding declarations of a WGSL module → bind group layout entries. */
+export function bindingsOf(wgsl: string): GPUBindGroupLayoutEntry[] {
+  const entries: GPUBindGroupLayoutEntry[] = [];
+  const pattern = /@group\(0\)\s*@binding\((\d+)\)\s*var<\s*(storage|uniform)\s*(?:,\s*(read_write|read))?\s*>/g;
+  for (const match of wgsl.matchAll(pattern)) {
+    const binding = Number(match[1]);
+    const buffer: GPUBufferBindingLayout =
+      match[2] === 'uniform'
+        ? { type: 'uniform' }
+        : { type: match[3] === 'read_write' ? 'storage' : 'read-only-storage' };
+    entries.push({ binding, visibility: 4 /* GPUShaderStage.COMPUTE */, buffer });
+  }
+  return entries;
 }
 
 let engine: Engine | null = null;
