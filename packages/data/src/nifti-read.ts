@@ -466,7 +466,7 @@ export function readNiftiHeader(file: string): NiftiFileInfo {
     const mismatch = compressed ? needed < 2 ** 32 && uncompressedSize < needed : uncompressedSize < needed;
     if (mismatch) {
       throw new DataError(
-        compressed ? 'truncated-gzip' : 'data-length',
+        'data-length',
         file,
         `header dims ${formatDims(header.dims)} of ${header.datatype} need ${needed} bytes but the ${
           compressed ? 'gzip trailer gives an uncompressed size of' : 'file holds'

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
@@ -7,7 +7,6 @@ import { affineToQuaternion, orientationCode, quaternionToAffine } from './affin
 import { readNifti, readNiftiHeader } from './nifti-read.js';
 import { encodeNifti, writeNifti } from './nifti-write.js';
 import { buildRawNifti, RAW_TYPES, temporaryFolder } from './test-support.js';
-import { rmSync } from 'node:fs';
 
 const folder = temporaryFolder();
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -79,7 +78,16 @@ describe('scaling and geometry', () => {
     const file = join(folder, 'sform.nii');
     writeFileSync(
       file,
-      buildRawNifti({ datatype: 'uint8', dims: [2, 2, 2], values: [1, 2, 3, 4, 5, 6, 7, 8], srow, sformCode: 2, qformCode: 1, quaternion: [0, 0, 1], pixdim: [1, 0.8, 1.2, 2.5] }),
+      buildRawNifti({
+        datatype: 'uint8',
+        dims: [2, 2, 2],
+        values: [1, 2, 3, 4, 5, 6, 7, 8],
+        srow,
+        sformCode: 2,
+        qformCode: 1,
+        quaternion: [0, 0, 1],
+        pixdim: [1, 0.8, 1.2, 2.5],
+      }),
     );
     const image = readNifti(file);
     expect(image.header.affineSource).toBe('sform');
@@ -93,7 +101,15 @@ describe('scaling and geometry', () => {
     const file = join(folder, 'qform.nii');
     writeFileSync(
       file,
-      buildRawNifti({ datatype: 'uint8', dims: [2, 2, 2], values: [1, 2, 3, 4, 5, 6, 7, 8], qformCode: 1, quaternion: [0, 0, 1], qoffset: [5, 6, 7], pixdim: [-1, 2, 3, 4] }),
+      buildRawNifti({
+        datatype: 'uint8',
+        dims: [2, 2, 2],
+        values: [1, 2, 3, 4, 5, 6, 7, 8],
+        qformCode: 1,
+        quaternion: [0, 0, 1],
+        qoffset: [5, 6, 7],
+        pixdim: [-1, 2, 3, 4],
+      }),
     );
     const image = readNifti(file);
     expect(image.header.affineSource).toBe('qform');
@@ -113,7 +129,15 @@ describe('scaling and geometry', () => {
 
   it('falls back to diag(pixdim) without qform and sform', () => {
     const file = join(folder, 'pixdim.nii');
-    writeFileSync(file, buildRawNifti({ datatype: 'uint8', dims: [2, 2, 2], values: [1, 2, 3, 4, 5, 6, 7, 8], pixdim: [1, 0.5, 0.75, 3] }));
+    writeFileSync(
+      file,
+      buildRawNifti({
+        datatype: 'uint8',
+        dims: [2, 2, 2],
+        values: [1, 2, 3, 4, 5, 6, 7, 8],
+        pixdim: [1, 0.5, 0.75, 3],
+      }),
+    );
     const image = readNifti(file);
     expect(image.header.affineSource).toBe('pixdim');
     expect(image.affine).toEqual([
@@ -163,7 +187,7 @@ describe('writer', () => {
   const n = 60;
   const cases = {
     float32: Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i) * 1000)),
-    int16: Int16Array.from({ length: n }, (_, i) => (i * 977) % 65536 - 32768),
+    int16: Int16Array.from({ length: n }, (_, i) => ((i * 977) % 65536) - 32768),
     uint8: Uint8Array.from({ length: n }, (_, i) => (i * 37) % 256),
   };
 
@@ -192,7 +216,8 @@ describe('writer', () => {
         // sform = affine exactly (float32)
         const view = new DataView(buffer);
         for (let r = 0; r < 3; r++) {
-          for (let c = 0; c < 4; c++) expect(view.getFloat32(280 + (r * 4 + c) * 4, true)).toBe(Math.fround(oblique[r][c]));
+          for (let c = 0; c < 4; c++)
+            expect(view.getFloat32(280 + (r * 4 + c) * 4, true)).toBe(Math.fround(oblique[r][c]));
         }
         // qform built from the stored quaternion agrees with the affine
         const qform = quaternionToAffine({

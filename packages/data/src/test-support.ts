@@ -19,7 +19,10 @@ export function temporaryFolder(prefix = 'mim-data-test-'): string {
 }
 
 /** Datatype code → (bytes, DataView setter) for building raw NIfTI files independently of the library. */
-export const RAW_TYPES: Record<string, { code: number; bytes: number; set: (v: DataView, o: number, x: number, le: boolean) => void }> = {
+export const RAW_TYPES: Record<
+  string,
+  { code: number; bytes: number; set: (v: DataView, o: number, x: number, le: boolean) => void }
+> = {
   uint8: { code: 2, bytes: 1, set: (v, o, x) => v.setUint8(o, x) },
   int8: { code: 256, bytes: 1, set: (v, o, x) => v.setInt8(o, x) },
   int16: { code: 4, bytes: 2, set: (v, o, x, le) => v.setInt16(o, x, le) },

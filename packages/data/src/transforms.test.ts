@@ -2,8 +2,22 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyAffine, invert4, type Matrix4, orientationCode } from './affine.js';
-import { applyAugmentation, applyAugmentationToTensor, type AugmentParams, drawAugmentation, rotate90 } from './augment.js';
-import { cropForeground, cropToBox, cropToTensorLayout, foregroundBox, padToSize, randomCropBox, toTensorLayout } from './crop.js';
+import {
+  type AugmentParams,
+  applyAugmentation,
+  applyAugmentationToTensor,
+  drawAugmentation,
+  rotate90,
+} from './augment.js';
+import {
+  cropForeground,
+  cropToBox,
+  cropToTensorLayout,
+  foregroundBox,
+  padToSize,
+  randomCropBox,
+  toTensorLayout,
+} from './crop.js';
 import { scaleIntensityRange } from './intensity.js';
 import { readNifti } from './nifti-read.js';
 import { writeNifti } from './nifti-write.js';
@@ -32,7 +46,9 @@ function expectSameWorld(input: Volume, output: Volume) {
   for (let z = 0; z < output.shape[2]; z++) {
     for (let y = 0; y < output.shape[1]; y++) {
       for (let x = 0; x < output.shape[0]; x++) {
-        const source = applyAffine(inverse, applyAffine(output.affine, [x, y, z])).map((c) => Math.round(c * 1e6) / 1e6);
+        const source = applyAffine(inverse, applyAffine(output.affine, [x, y, z])).map(
+          (c) => Math.round(c * 1e6) / 1e6,
+        );
         expect(source.every(Number.isInteger)).toBe(true);
         expect(at(output, x, y, z)).toBe(at(input, source[0], source[1], source[2]));
       }
@@ -146,7 +162,9 @@ describe('resampling', () => {
     const shape: [number, number, number] = [4, 5, 3];
     const f = (p: number[]) => 1 + 2 * p[0] + 3 * p[1] - 5 * p[2];
     const data = new Float32Array(60);
-    for (let z = 0; z < 3; z++) for (let y = 0; y < 5; y++) for (let x = 0; x < 4; x++) data[x + 4 * (y + 5 * z)] = f(applyAffine(affine, [x, y, z]));
+    for (let z = 0; z < 3; z++)
+      for (let y = 0; y < 5; y++)
+        for (let x = 0; x < 4; x++) data[x + 4 * (y + 5 * z)] = f(applyAffine(affine, [x, y, z]));
     const out = resample({ data, shape, affine }, [1, 1, 1]);
     expect(out.shape).toEqual([7, 13, 4]);
     expect(out.affine).toEqual([
@@ -155,9 +173,11 @@ describe('resampling', () => {
       [0, 0, 1, 1],
       [0, 0, 0, 1],
     ]);
-    for (let z = 0; z < 4; z++) for (let y = 0; y < 13; y++) for (let x = 0; x < 7; x++) {
-      expect(at(out, x, y, z)).toBeCloseTo(f(applyAffine(out.affine, [x, y, z])), 3);
-    }
+    for (let z = 0; z < 4; z++)
+      for (let y = 0; y < 13; y++)
+        for (let x = 0; x < 7; x++) {
+          expect(at(out, x, y, z)).toBeCloseTo(f(applyAffine(out.affine, [x, y, z])), 3);
+        }
   });
 
   it('nearest keeps the label type and rounds half to even like grid_sample', () => {
@@ -169,7 +189,11 @@ describe('resampling', () => {
   });
 
   it('downsampling with a non-integer ratio samples at j·3 and rounds the extent', () => {
-    const volume: Volume = { data: Float32Array.from({ length: 10 }, (_, i) => i * i), shape: [10, 1, 1], affine: identity };
+    const volume: Volume = {
+      data: Float32Array.from({ length: 10 }, (_, i) => i * i),
+      shape: [10, 1, 1],
+      affine: identity,
+    };
     const out = resample(volume, [3, 1, 1]);
     expect(out.shape).toEqual([4, 1, 1]);
     expect(Array.from(out.data)).toEqual([0, 9, 36, 81]);
@@ -181,7 +205,8 @@ describe('resampling', () => {
     const shape: [number, number, number] = [12, 12, 12];
     const f = (p: number[]) => 0.5 + p[0] - 2 * p[1] + 0.25 * p[2];
     const data = new Float32Array(12 ** 3);
-    for (let z = 0; z < 12; z++) for (let y = 0; y < 12; y++) for (let x = 0; x < 12; x++) data[x + 12 * (y + 12 * z)] = f([x, y, z]);
+    for (let z = 0; z < 12; z++)
+      for (let y = 0; y < 12; y++) for (let x = 0; x < 12; x++) data[x + 12 * (y + 12 * z)] = f([x, y, z]);
     const c = Math.cos(0.4);
     const s = Math.sin(0.4);
     const grid = {
@@ -194,9 +219,11 @@ describe('resampling', () => {
       ],
     };
     const out = resampleToGrid({ data, shape, affine: identity }, grid);
-    for (let z = 0; z < 5; z++) for (let y = 0; y < 5; y++) for (let x = 0; x < 5; x++) {
-      expect(at(out, x, y, z)).toBeCloseTo(f(applyAffine(grid.affine, [x, y, z])), 3);
-    }
+    for (let z = 0; z < 5; z++)
+      for (let y = 0; y < 5; y++)
+        for (let x = 0; x < 5; x++) {
+          expect(at(out, x, y, z)).toBeCloseTo(f(applyAffine(grid.affine, [x, y, z])), 3);
+        }
   });
 });
 
@@ -263,7 +290,16 @@ describe('intensity, crop and pad', () => {
 describe('augmentation', () => {
   it('rot90 matches numpy.rot90 on a 2×3 plane', () => {
     // m[x][y] = 3x + y; numpy.rot90(m, 1) = [[2, 5], [1, 4], [0, 3]]
-    const volume: Volume = { data: Float32Array.from([0, 3, 1, 4, 2, 5]), shape: [2, 3, 1], affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] };
+    const volume: Volume = {
+      data: Float32Array.from([0, 3, 1, 4, 2, 5]),
+      shape: [2, 3, 1],
+      affine: [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, 1],
+      ],
+    };
     const r1 = rotate90(volume, 1, [0, 1]);
     expect(r1.shape).toEqual([3, 2, 1]);
     const expected1 = [
@@ -286,8 +322,21 @@ describe('augmentation', () => {
   });
 
   it('augmenting in tensor layout equals augmenting the volume, for every flip/rotation combination', () => {
-    const volume = randomVolume([4, 5, 6], [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]);
-    const planes: [number, number][] = [[0, 1], [1, 2], [0, 2], [2, 0]];
+    const volume = randomVolume(
+      [4, 5, 6],
+      [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, 1],
+      ],
+    );
+    const planes: [number, number][] = [
+      [0, 1],
+      [1, 2],
+      [0, 2],
+      [2, 0],
+    ];
     for (const rotationAxes of planes) {
       for (let rotations = 0; rotations < 4; rotations++) {
         for (let flipBits = 0; flipBits < 8; flipBits++) {
@@ -307,16 +356,29 @@ describe('augmentation', () => {
   });
 
   it('labels get the same geometry and no intensity shift', () => {
-    const volume = randomVolume([6, 6, 6], [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]);
+    const volume = randomVolume(
+      [6, 6, 6],
+      [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, 1],
+      ],
+    );
     const label: Volume = { ...volume, data: Int32Array.from(volume.data) };
     const rng = createRng(5);
     let shifted = 0;
     for (let i = 0; i < 40; i++) {
-      const params = drawAugmentation(rng, { flipProbability: 0.5, rotate90Probability: 0.5, intensityShiftProbability: 0.5 });
+      const params = drawAugmentation(rng, {
+        flipProbability: 0.5,
+        rotate90Probability: 0.5,
+        intensityShiftProbability: 0.5,
+      });
       const image = applyAugmentation(volume, params, 'image');
       const labelOut = applyAugmentation(label, params, 'label');
       expect(labelOut.data).toBeInstanceOf(Int32Array);
-      for (let v = 0; v < image.data.length; v++) expect(image.data[v] - params.intensityShift).toBeCloseTo(labelOut.data[v], 3);
+      for (let v = 0; v < image.data.length; v++)
+        expect(image.data[v] - params.intensityShift).toBeCloseTo(labelOut.data[v], 3);
       if (params.intensityShift !== 0) shifted++;
       expect(Math.abs(params.intensityShift)).toBeLessThanOrEqual(0.1);
     }
