@@ -5,6 +5,7 @@
  */
 
 import { type BackwardOptions, backward } from './autograd/backward.js';
+import { noGrad } from './autograd/grad-mode.js';
 import type { Node } from './autograd/node.js';
 import { type AnyTypedArray, BYTES_PER_ELEMENT, type DType, viewAs } from './dtype.js';
 import { contiguous } from './ops/movement/copy.js';
@@ -134,7 +135,7 @@ export class Tensor {
       const bytes = await engine.read(storage.buffer, this.offset * BYTES_PER_ELEMENT, n * BYTES_PER_ELEMENT);
       return viewAs(this.dtype, bytes);
     }
-    const copy = contiguous(this);
+    const copy = noGrad(() => contiguous(this));
     try {
       return await copy.toArray();
     } finally {
