@@ -110,7 +110,7 @@ describe('initialisers', () => {
     const { fanIn, fanOut } = fans(w);
     expect([fanIn, fanOut]).toEqual([192, 768]);
     truncNormal(w, { std: 0.5, a: -0.6, b: 0.6, seed: 7 });
-    const t = await w.toArray();
+    const t = (await w.toArray()) as Float32Array;
     expect(Math.max(...t)).toBeLessThanOrEqual(0.6);
     expect(Math.min(...t)).toBeGreaterThanOrEqual(-0.6);
     // Truncated N(0, 0.5²) on [−1.2σ, 1.2σ] has std ≈ 0.5 · 0.6167.
@@ -128,7 +128,7 @@ describe('initialisers', () => {
     expect(Math.max(...xu)).toBeLessThanOrEqual(bound);
     expect(Math.max(...xu)).toBeGreaterThan(bound * 0.99);
     kaimingNormal(w, { mode: 'fan_out', nonlinearity: 'relu', seed: 2 });
-    const kn = await w.toArray();
+    const kn = (await w.toArray()) as Float32Array;
     const kstd = Math.sqrt(kn.reduce((a, b) => a + b * b, 0) / kn.length);
     expect(kstd / Math.sqrt(2 / fanOut)).toBeGreaterThan(0.97);
     expect(kstd / Math.sqrt(2 / fanOut)).toBeLessThan(1.03);
