@@ -3,22 +3,12 @@
  * block of C/G channels of one sample (groupNorm; instanceNorm is G = C) or one channel over the whole batch
  * (batchNorm). Kernels in plane.ts; this file validates, picks the grouping and records the backward.
  */
-import { recordOp } from '../../autograd/record.js';
 import { DTypeError, fmtShape, ShapeError } from '../../runtime/errors.js';
 import { empty } from '../../runtime/kernel.js';
 import type { Tensor } from '../../tensor.js';
-import { zerosLike } from '../creation.js';
 import { reshape } from '../movement/views.js';
-import {
-  applyRows,
-  finalizeBackward,
-  finalizeForward,
-  type Grouping,
-  mergeSlots,
-  type Plane,
-  partials,
-} from './plane.js';
-import { checkAffine, disposeAll, makePlane, type NormMask, prepareMask } from './shared.js';
+import { applyRows, finalizeBackward, finalizeForward, type Grouping, mergeSlots, partials } from './plane.js';
+import { checkAffine, disposeAll, makePlane, type NormMask, prepareMask, recordNorm } from './shared.js';
 
 export interface NormOptions {
   /** Added to the variance (default 1e-5). */
@@ -94,34 +84,20 @@ function planeNorm(spec: PlaneNormSpec): Tensor {
   }
   const result = reshape(out, shape);
   out.dispose();
-  const V = plane.V;
-  const hasMask = mask !== null;
-  const saved = coef
-    ? [plane.x, coef.rowCoef, coef.groupStats, ...(weight ? [weight] : []), ...(mask ? [mask] : [])]
-    : [];
-  recordOp(
+  recordNorm(
     op,
-    [x, weight, bias],
-    [result],
-    ([g], kept) => {
-      if (!g || kept.length === 0)
-        return [empty(shape, 'f32', op), weight && zerosLike(weight), bias && zerosLike(bias)];
-      const [xs, rowCoef, groupStats] = kept;
-      const w = weight ? kept[3] : null;
-      const m = hasMask ? kept[kept.length - 1] : null;
-      const gc = makePlane(g, N, C, S, null).x;
-      const p: Plane = { N, C, S, V: V === 4 && gc.offset % 4 === 0 ? 4 : 1, x: xs, mask: m };
-      const { slots, groups, members } = partials(p, { kind: 'row' }, { g: gc, rowCoef });
+    { x, weight, bias },
+    result,
+    plane,
+    coef ? [coef.rowCoef, coef.groupStats] : null,
+    (p, g, [rowCoef, groupStats], w) => {
+      const { slots, groups, members } = partials(p, { kind: 'row' }, { g, rowCoef });
       const rowSums = mergeSlots(slots, groups, members, 'sum');
       const { dxCoef, dWeight, dBias } = finalizeBackward(p, grouping, rowSums, groupStats, w, useRunning);
-      const dx = applyRows(p, dxCoef, gc);
-      const dxShaped = reshape(dx, shape);
-      disposeAll(rowSums, dxCoef, dx, gc);
-      if (!weight) dWeight.dispose();
-      if (!bias) dBias.dispose();
-      return [dxShaped, weight ? dWeight : null, bias ? dBias : null];
+      const dx = applyRows(p, dxCoef, g);
+      disposeAll(rowSums, dxCoef);
+      return { dx, dWeight, dBias };
     },
-    saved,
   );
   disposeAll(plane.x, mask, coef?.rowCoef, coef?.groupStats);
   return result;

@@ -7,13 +7,11 @@
  * times (mean, variance, output), so no reduction crosses invocations. Backward does the same for the input
  * gradient; the weight and bias gradients reduce over (n, s) with the chunked partial sums of plane.ts.
  */
-import { recordOp } from '../../autograd/record.js';
 import { empty, f32Literal, grid1d, runKernel } from '../../runtime/kernel.js';
 import type { Tensor } from '../../tensor.js';
-import { zerosLike } from '../creation.js';
 import { reshape } from '../movement/views.js';
 import { maskCode, mergeSlots, type Plane, partials, typeOf, type VoxelStats } from './plane.js';
-import { checkAffine, disposeAll, makePlane, type NormMask, prepareMask } from './shared.js';
+import { checkAffine, disposeAll, makePlane, type NormMask, prepareMask, recordNorm } from './shared.js';
 
 export interface LayerNormOptions {
   /** Added to the variance (default 1e-5, PyTorch's; ConvNeXt/MedNeXt use 1e-6). */
@@ -165,31 +163,18 @@ export function layerNorm(
   else [out, stats] = voxelForward(plane, eps, weight, bias);
   const result = reshape(out, shape);
   out.dispose();
-  const V = plane.V;
-  const hasMask = mask !== null;
-  const saved = stats ? [plane.x, stats.mean, stats.rstd, ...(weight ? [weight] : []), ...(mask ? [mask] : [])] : [];
-  recordOp(
+  recordNorm(
     op,
-    [x, weight, bias],
-    [result],
-    ([g], kept) => {
-      if (!g || kept.length === 0)
-        return [empty(shape, 'f32', op), weight && zerosLike(weight), bias && zerosLike(bias)];
-      const [xs, mean, rstd] = kept;
-      const w = weight ? kept[3] : null;
-      const m = hasMask ? kept[kept.length - 1] : null;
-      const gc = makePlane(g, N, C, S, null).x;
-      const p: Plane = { N, C, S, V: V === 4 && gc.offset % 4 === 0 ? 4 : 1, x: xs, mask: m };
+    { x, weight, bias },
+    result,
+    plane,
+    stats ? [stats.mean, stats.rstd] : null,
+    (p, g, [mean, rstd], w) => {
       const voxel = { mean, rstd };
-      const dx = voxelBackward(p, gc, voxel, w);
-      const grads = weight || bias ? affineGrads(p, gc, voxel) : null;
-      const dxShaped = reshape(dx, shape);
-      disposeAll(dx, gc);
-      if (!weight) grads?.[0].dispose();
-      if (!bias) grads?.[1].dispose();
-      return [dxShaped, weight ? (grads?.[0] ?? null) : null, bias ? (grads?.[1] ?? null) : null];
+      const dx = voxelBackward(p, g, voxel, w);
+      const [dWeight, dBias] = weight || bias ? affineGrads(p, g, voxel) : [null, null];
+      return { dx, dWeight, dBias };
     },
-    saved,
   );
   disposeAll(plane.x, mask, stats?.mean, stats?.rstd);
   return result;

@@ -1,7 +1,10 @@
 /** Validation and input preparation shared by the norms. */
 import { noGrad } from '../../autograd/grad-mode.js';
+import { recordOp } from '../../autograd/record.js';
 import { DTypeError, fmtShape, ShapeError } from '../../runtime/errors.js';
+import { empty } from '../../runtime/kernel.js';
 import type { Tensor } from '../../tensor.js';
+import { zerosLike } from '../creation.js';
 import { contiguous, copy } from '../movement/copy.js';
 import { expand, reshape } from '../movement/views.js';
 import type { Plane } from './plane.js';
@@ -84,4 +87,56 @@ export function makePlane(x: Tensor, N: number, C: number, S: number, mask: Tens
   const xc = noGrad(() => contiguous(x));
   const V = S % 4 === 0 && xc.offset % 4 === 0 && (!mask || mask.offset % 4 === 0) ? 4 : 1;
   return { N, C, S, V, x: xc, mask };
+}
+
+export interface NormGrads {
+  dx: Tensor;
+  dWeight: Tensor | null;
+  dBias: Tensor | null;
+}
+
+/**
+ * Records a norm's backward: saves the plane's x, the forward statistics, weight and mask; the rule rebuilds
+ * the plane around the upstream gradient (vec4 only if it is aligned too) and calls `backward`.
+ * `stats` null: the input was empty (gradients are empty / zero).
+ */
+export function recordNorm(
+  op: string,
+  inputs: { x: Tensor; weight: Tensor | null; bias: Tensor | null },
+  result: Tensor,
+  plane: Plane,
+  stats: Tensor[] | null,
+  backward: (p: Plane, g: Tensor, stats: Tensor[], weight: Tensor | null) => NormGrads,
+): void {
+  const { x, weight, bias } = inputs;
+  const { N, C, S, V, mask } = plane;
+  const shape = x.shape;
+  const k = stats?.length ?? 0;
+  const saved = stats ? [plane.x, ...stats, ...(weight ? [weight] : []), ...(mask ? [mask] : [])] : [];
+  recordOp(
+    op,
+    [x, weight, bias],
+    [result],
+    ([g], kept) => {
+      if (!g || kept.length === 0) {
+        return [empty(shape, 'f32', op), weight && zerosLike(weight), bias && zerosLike(bias)];
+      }
+      const gc = makePlane(g, N, C, S, null).x;
+      const p: Plane = {
+        N,
+        C,
+        S,
+        V: V === 4 && gc.offset % 4 === 0 ? 4 : 1,
+        x: kept[0],
+        mask: mask ? kept[kept.length - 1] : null,
+      };
+      const r = backward(p, gc, kept.slice(1, 1 + k), weight ? kept[1 + k] : null);
+      const dx = reshape(r.dx, shape);
+      disposeAll(r.dx, gc);
+      if (!weight) r.dWeight?.dispose();
+      if (!bias) r.dBias?.dispose();
+      return [dx, weight ? r.dWeight : null, bias ? r.dBias : null];
+    },
+    saved,
+  );
 }
