@@ -4,3 +4,4 @@
  * publishes in dependency order. See README.md for what it will hold.
  */
 export {};
+export * from './toki/index.js';

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { mul, sum, tensor } from '@mim/tensor';
+import { mul, sum, type Tensor, tensor } from '@mim/tensor';
 import {
   expectAllClose,
   finiteDifferences,
@@ -13,6 +13,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { tokiRefCpu } from './reference.js';
 import { type TokiOptions, toki } from './toki.js';
+import { tokiRef } from './toki-ref.js';
 
 const files = readdirSync(fixturesDir()).filter((f) => f.startsWith('toki__'));
 
@@ -109,5 +110,31 @@ describe('toki properties', () => {
     expect(() =>
       toki(f, tensor(new Uint32Array(8), [2, 4], { dtype: 'u32' }), tensor(randomArray(4, 1), [2, 2])),
     ).toThrow(/A \[2, 2\] must be \(C, C\) = \[3, 3\]/);
+  });
+});
+
+describe('toki vs tokiRef (composed from generic ops, plain autograd)', () => {
+  it.each([
+    { variant: 'official', layout: 'intended' },
+    { variant: 'official', layout: 'official' },
+    { variant: 'paper', layout: 'intended' },
+  ] as const)('%o: same values and gradients', async (options) => {
+    const [Bt, C, L] = [2, 4, 9];
+    const Fd = randomArray(Bt * C * L, 21);
+    const Ad = randomArray(C * C, 22, -0.5, 0.5);
+    const vis = randomMask(Bt, L, 0.6, 23);
+    const g = tensor(randomArray(Bt * C * L, 24), [Bt, C, L]);
+    const run = async (fn: (f: Tensor, a: Tensor) => Tensor) => {
+      const f = tensor(Fd, [Bt, C, L]).requireGrad();
+      const a = tensor(Ad, [C, C]).requireGrad();
+      const out = fn(f, a);
+      sum(mul(out, g)).backward();
+      return { out: await out.toArray(), dF: await f.grad!.toArray(), dA: await a.grad!.toArray() };
+    };
+    const fused = await run((f, a) => toki(f, tensor(vis, [Bt, L], { dtype: 'u32' }), a, options));
+    const composed = await run((f, a) => tokiRef(f, vis, a, options));
+    expectAllClose(fused.out, composed.out, 1e-5, 'out');
+    expectAllClose(fused.dF, composed.dF, 1e-4, 'dF');
+    expectAllClose(fused.dA, composed.dA, 1e-4, 'dA');
   });
 });
