@@ -3,8 +3,8 @@
  * channels-first (N, C, D, H, W) volume (ConvNeXt/MedNeXt `LayerNorm(data_format="channels_first")`).
  *
  * Both are the plane (N, C, S) with one statistics group per (n, s): the last-axis form is S = 1. One
- * invocation owns a group (four neighbouring groups with vec4 loads when S % 4 = 0) and loops over C three
- * times (mean, variance, output), so no reduction crosses invocations. Backward does the same for the input
+ * invocation owns a group (four neighbouring groups with vec4 loads when S % 4 = 0) and loops over C twice
+ * (shifted sums, output), so no reduction crosses invocations. Backward does the same for the input
  * gradient; the weight and bias gradients reduce over (n, s) with the chunked partial sums of plane.ts.
  */
 import { empty, f32Literal, grid1d, runKernel } from '../../runtime/kernel.js';
@@ -54,12 +54,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = i / ${SV}u; let j = i % ${SV}u;
   let base = ${x.offset / V}u + n * ${C * SV}u + j;
   let obase = n * ${C * SV}u + j;
-  var s = ${T}(0.0);
-  for (var c = 0u; c < ${C}u; c = c + 1u) { s = s + x[base + c * ${SV}u]; }
-  let mu = s / ${T}(${C}.0);
-  var q = ${T}(0.0);
-  for (var c = 0u; c < ${C}u; c = c + 1u) { let d = x[base + c * ${SV}u] - mu; q = q + d * d; }
-  let r = inverseSqrt(q / ${T}(${C}.0) + ${T}(${f32Literal(eps)}));
+  // One pass of sums shifted by the first channel's value: |shift − μ|² ≤ C·var bounds the cancellation.
+  let shift = x[base];
+  var s1 = ${T}(0.0); var s2 = ${T}(0.0);
+  for (var c = 0u; c < ${C}u; c = c + 1u) { let d = x[base + c * ${SV}u] - shift; s1 = s1 + d; s2 = s2 + d * d; }
+  let m1 = s1 / ${T}(${C}.0);
+  let mu = shift + m1;
+  let r = inverseSqrt(max(s2 / ${T}(${C}.0) - m1 * m1, ${T}(0.0)) + ${T}(${f32Literal(eps)}));
   let vis = visible(i);
   for (var c = 0u; c < ${C}u; c = c + 1u) {
     let y = (x[base + c * ${SV}u] - mu) * (r * ${w}) + ${b};
@@ -163,6 +164,7 @@ export function layerNorm(
   else [out, stats] = voxelForward(plane, eps, weight, bias);
   const result = reshape(out, shape);
   out.dispose();
+  const needAffine = Boolean(weight?.requiresGrad || bias?.requiresGrad);
   recordNorm(
     op,
     { x, weight, bias },
@@ -172,7 +174,7 @@ export function layerNorm(
     (p, g, [mean, rstd], w) => {
       const voxel = { mean, rstd };
       const dx = voxelBackward(p, g, voxel, w);
-      const [dWeight, dBias] = weight || bias ? affineGrads(p, g, voxel) : [null, null];
+      const [dWeight, dBias] = needAffine ? affineGrads(p, g, voxel) : [null, null];
       return { dx, dWeight, dBias };
     },
   );

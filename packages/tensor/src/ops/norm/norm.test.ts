@@ -108,7 +108,7 @@ const bn = {
 };
 
 const CASES: Case[] = [
-  { name: 'layerNorm last (2,17,32)', shape: [2, 17, 32], C: 32, affine: true, ...ln('last') },
+  { name: 'layerNorm last (2,17,32) offset', shape: [2, 17, 32], C: 32, affine: true, offset: 50, ...ln('last') },
   { name: 'layerNorm last odd (3,5,7) no affine', shape: [3, 5, 7], C: 7, affine: false, ...ln('last', 1e-5) },
   {
     name: 'layerNorm last masked (2,9,5)',
