@@ -1,5 +1,5 @@
 import { shiftIntensity } from './intensity.js';
-import { type AxisPlan, permuteFlip } from './orientation.js';
+import { type AxisPlan, composePlans, permuteFlip, TENSOR_LAYOUT_PLAN } from './orientation.js';
 import type { Rng } from './random.js';
 import type { Sample, Volume, VoxelArray } from './volume.js';
 
@@ -51,41 +51,48 @@ export function flip<T extends VoxelArray>(volume: Volume<T>, axes: readonly num
   return permuteFlip(volume, { permutation: [0, 1, 2], flips });
 }
 
+/** The axis plan of numpy's `rot90(m, k, axes)`: k quarter turns from the first axis towards the second. */
+export function rotate90Plan(k: number, axes: [number, number] = [0, 1]): AxisPlan {
+  const turns = ((k % 4) + 4) % 4;
+  const [a, b] = axes;
+  const plan: AxisPlan = { permutation: [0, 1, 2], flips: [false, false, false] };
+  if (turns === 2) {
+    plan.flips[a] = true;
+    plan.flips[b] = true;
+  } else if (turns !== 0) {
+    plan.permutation[a] = b;
+    plan.permutation[b] = a;
+    if (turns === 1) plan.flips[a] = true;
+    else plan.flips[b] = true;
+  }
+  return plan;
+}
+
 /** numpy's `rot90(m, k, axes)`: k quarter turns from the first axis towards the second. */
 export function rotate90<T extends VoxelArray>(
   volume: Volume<T>,
   k: number,
   axes: [number, number] = [0, 1],
 ): Volume<T> {
-  const turns = ((k % 4) + 4) % 4;
-  const [a, b] = axes;
-  const plan: AxisPlan = { permutation: [0, 1, 2], flips: [false, false, false] };
-  if (turns === 0) return permuteFlip(volume, plan);
-  if (turns === 2) {
-    plan.flips[a] = true;
-    plan.flips[b] = true;
-    return permuteFlip(volume, plan);
-  }
-  plan.permutation[a] = b;
-  plan.permutation[b] = a;
-  if (turns === 1) plan.flips[a] = true;
-  else plan.flips[b] = true;
-  return permuteFlip(volume, plan);
+  return permuteFlip(volume, rotate90Plan(k, axes));
 }
 
-/** Apply one augmentation draw; labels get the geometry only (no intensity shift). */
+/** The geometric part of an augmentation draw as one axis plan (flips first, then the rotation). */
+export function augmentationPlan(params: AugmentParams): AxisPlan {
+  return composePlans(
+    { permutation: [0, 1, 2], flips: [...params.flips] },
+    rotate90Plan(params.rotations, params.rotationAxes),
+  );
+}
+
+/** Apply one augmentation draw (one pass for all flips and rotations); labels get the geometry only. */
 export function applyAugmentation<T extends VoxelArray>(
   volume: Volume<T>,
   params: AugmentParams,
   kind: 'image' | 'label' = 'image',
 ): Volume {
   let out: Volume = volume;
-  if (params.flips.some(Boolean))
-    out = flip(
-      out,
-      [0, 1, 2].filter((a) => params.flips[a]),
-    );
-  if (params.rotations) out = rotate90(out, params.rotations, params.rotationAxes);
+  if (params.flips.some(Boolean) || params.rotations % 4 !== 0) out = permuteFlip(volume, augmentationPlan(params));
   if (kind === 'image' && params.intensityShift !== 0) out = shiftIntensity(out, params.intensityShift);
   return out;
 }
@@ -100,29 +107,21 @@ export function augmentSample(sample: Sample, rng: Rng, options: AugmentOptions 
 }
 
 /**
- * Apply an augmentation draw to data in tensor layout (C-order [X][Y][Z] of `shape`); returns the new data and
- * shape. Tensor layout is NIfTI order with the axes reversed, so tensor axis a is volume axis 2 − a.
+ * Cut-and-augment in one pass: a volume (NIfTI order) → its augmented copy in tensor layout (C-order [X][Y][Z]
+ * of the augmented shape). Equals `toTensorLayout(applyAugmentation(volume, params, kind))`.
  */
-export function applyAugmentationToTensor<T extends VoxelArray>(
-  data: T,
-  shape: readonly [number, number, number],
-  params: AugmentParams,
+export function augmentToTensorLayout<T extends VoxelArray>(
+  volume: Volume<T>,
+  params: AugmentParams | null,
   kind: 'image' | 'label' = 'image',
-): { data: T; shape: [number, number, number] } {
-  const reversed: AugmentParams = {
-    flips: [params.flips[2], params.flips[1], params.flips[0]],
-    rotations: params.rotations,
-    rotationAxes: [2 - params.rotationAxes[0], 2 - params.rotationAxes[1]],
-    intensityShift: params.intensityShift,
-  };
-  const volume: Volume<T> = { data, shape: [shape[2], shape[1], shape[0]], affine: IDENTITY };
-  const out = applyAugmentation(volume, reversed, kind);
-  return { data: out.data as T, shape: [out.shape[2], out.shape[1], out.shape[0]] };
+): { data: VoxelArray; shape: [number, number, number] } {
+  const plan = params ? composePlans(augmentationPlan(params), TENSOR_LAYOUT_PLAN) : TENSOR_LAYOUT_PLAN;
+  const out = permuteFlip(volume, plan);
+  let data: VoxelArray = out.data;
+  if (params && kind === 'image' && params.intensityShift !== 0) {
+    if (!(data instanceof Float32Array)) data = new Float32Array(data);
+    const shift = params.intensityShift;
+    for (let i = 0; i < data.length; i++) data[i] += shift;
+  }
+  return { data, shape: [out.shape[2], out.shape[1], out.shape[0]] };
 }
-
-const IDENTITY = [
-  [1, 0, 0, 0],
-  [0, 1, 0, 0],
-  [0, 0, 1, 0],
-  [0, 0, 0, 1],
-];

@@ -5,7 +5,7 @@
  * memory: RSS and heap after each of several epochs.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { arch, cpus, tmpdir } from 'node:os';
+import { arch, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { VolumeCache } from './cache.js';
 import { openDataset } from './dataset.js';
@@ -59,12 +59,15 @@ async function cropThroughput(ctFolder: string, cacheDirectory: string, cropsPer
       // warm the cache
     }
     let crops = 0;
+    const cpu = process.cpuUsage();
     const started = performance.now();
     for (let epoch = 1; epoch <= epochs; epoch++) {
       for await (const batch of loader.epoch(epoch)) crops += batch.shape[0];
     }
     const seconds = (performance.now() - started) / 1000;
-    return { crops, seconds, hits: loader.stats.cacheHits, misses: loader.stats.cacheMisses };
+    const used = process.cpuUsage(cpu);
+    const cpuSeconds = (used.user + used.system) / 1e6;
+    return { crops, seconds, cpuSeconds, hits: loader.stats.cacheHits, misses: loader.stats.cacheMisses };
   } finally {
     await loader.close();
   }
@@ -101,13 +104,17 @@ async function main(): Promise<void> {
     // preprocess, end to end, in this thread: read + pipeline + cache write (what a worker does on a miss)
     const options = resolvePreprocess();
     const times: number[] = [];
+    const cpuTimes: number[] = [];
     let shape = '';
     for (let run = 0; run < 5; run++) {
       const cache = new VolumeCache(join(scratch, `pre-${run}`));
+      const cpu = process.cpuUsage();
       const started = performance.now();
       const sample = preprocessFile(thorax, undefined, options);
       cache.write(cache.key(thorax, undefined, options), sample);
       times.push(performance.now() - started);
+      const used = process.cpuUsage(cpu);
+      cpuTimes.push((used.user + used.system) / 1000);
       shape = sample.image.shape.join('x');
     }
     results.push({
@@ -116,6 +123,7 @@ async function main(): Promise<void> {
       file: 'ct/thorax-aorta-1.5mm.nii.gz',
       ours_ms: median(times),
       first_ms: times[0],
+      cpu_ms: median(cpuTimes),
       target_ms: 1000,
       peer: null,
       peer_ms: null,
@@ -151,6 +159,7 @@ async function main(): Promise<void> {
         crops_per_s: run.crops / run.seconds,
         ours_ms: (run.seconds * 1000) / run.crops,
         crops: run.crops,
+        cpu_ms_per_crop: (run.cpuSeconds * 1000) / run.crops,
         crops_per_volume: perVolume,
         workers: 1,
         cache_hits: run.hits,
@@ -191,6 +200,7 @@ async function main(): Promise<void> {
       backend: `node ${process.version} worker_threads`,
     },
     date: new Date().toISOString(),
+    load_average_1min: loadavg()[0],
     results,
   };
   const out = resolve(root, 'bench-results', 'data.json');

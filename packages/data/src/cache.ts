@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readNifti } from './nifti-read.js';
+import { NiftiRegionReader } from './nifti-region.js';
 import { encodeNifti, writeFileAtomic } from './nifti-write.js';
 import { type PreprocessOptions, preprocessHash } from './preprocess.js';
 import type { Sample } from './volume.js';
@@ -50,6 +51,26 @@ export class VolumeCache {
       const label = withLabel ? readNifti(paths.label, { checkFinite: false }) : undefined;
       return label ? { image, label } : { image };
     } catch {
+      return undefined;
+    }
+  }
+
+  /** Region readers on a cached entry (for cutting crops without loading whole volumes), or undefined on a miss. */
+  openRegions(key: string, withLabel: boolean): { image: NiftiRegionReader; label?: NiftiRegionReader } | undefined {
+    const paths = this.paths(key);
+    if (!existsSync(paths.image) || (withLabel && !existsSync(paths.label))) return undefined;
+    let image: NiftiRegionReader | undefined;
+    try {
+      image = new NiftiRegionReader(paths.image);
+      const label = withLabel ? new NiftiRegionReader(paths.label) : undefined;
+      if (label && !label.shape.every((n, a) => n === image!.shape[a])) {
+        label.close();
+        image.close();
+        return undefined;
+      }
+      return label ? { image, label } : { image };
+    } catch {
+      image?.close();
       return undefined;
     }
   }

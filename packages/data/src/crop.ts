@@ -172,14 +172,12 @@ export function toTensorLayout<T extends VoxelArray>(volume: Volume<T>, output?:
   const [nx, ny, nz] = volume.shape;
   const input = volume.data;
   const out = output ?? (allocateLike(input, input.length) as T);
-  const block = 16;
-  for (let x0 = 0; x0 < nx; x0 += block) {
-    const x1 = Math.min(nx, x0 + block);
-    for (let z = 0; z < nz; z++) {
-      for (let y = 0; y < ny; y++) {
-        const row = nx * (y + ny * z);
-        for (let x = x0; x < x1; x++) out[(x * ny + y) * nz + z] = input[row + x];
-      }
+  const plane = nx * ny;
+  let o = 0;
+  for (let x = 0; x < nx; x++) {
+    for (let y = 0; y < ny; y++) {
+      let source = x + nx * y;
+      for (let z = 0; z < nz; z++, source += plane) out[o++] = input[source];
     }
   }
   return out;

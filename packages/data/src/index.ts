@@ -18,11 +18,14 @@ export {
   type AugmentOptions,
   type AugmentParams,
   applyAugmentation,
+  augmentationPlan,
   augmentSample,
+  augmentToTensorLayout,
   DEFAULT_AUGMENT,
   drawAugmentation,
   flip,
   rotate90,
+  rotate90Plan,
 } from './augment.js';
 export { CACHE_VERSION, VolumeCache } from './cache.js';
 export {
@@ -60,8 +63,16 @@ export {
   readNifti,
   readNiftiHeader,
 } from './nifti-read.js';
+export { NiftiRegionReader } from './nifti-region.js';
 export { encodeNifti, type WriteNiftiOptions, writeFileAtomic, writeNifti } from './nifti-write.js';
-export { type AxisPlan, orientationPlan, permuteFlip, reorient } from './orientation.js';
+export {
+  type AxisPlan,
+  composePlans,
+  orientationPlan,
+  permuteFlip,
+  reorient,
+  TENSOR_LAYOUT_PLAN,
+} from './orientation.js';
 export {
   checkSameGrid,
   DEFAULT_PREPROCESS,

@@ -5,8 +5,9 @@ import { applyAffine, invert4, type Matrix4, orientationCode } from './affine.js
 import {
   type AugmentParams,
   applyAugmentation,
-  applyAugmentationToTensor,
+  augmentToTensorLayout,
   drawAugmentation,
+  flip,
   rotate90,
 } from './augment.js';
 import {
@@ -347,9 +348,16 @@ describe('augmentation', () => {
             intensityShift: 0.25,
           };
           const reference = applyAugmentation(volume, params);
-          const tensor = applyAugmentationToTensor(toTensorLayout(volume), volume.shape, params);
+          const tensor = augmentToTensorLayout(volume, params);
           expect(tensor.shape).toEqual(reference.shape);
           expect(Array.from(tensor.data)).toEqual(Array.from(toTensorLayout(reference)));
+          // and the same as applying flips, then rotation, then the shift, one step at a time
+          let stepwise: Volume = flip(
+            volume,
+            [0, 1, 2].filter((a) => params.flips[a]),
+          );
+          stepwise = rotate90(stepwise, rotations, rotationAxes);
+          expect(Array.from(reference.data)).toEqual(Array.from(stepwise.data, (v) => Math.fround(v + 0.25)));
         }
       }
     }

@@ -29,7 +29,11 @@ export interface Sample {
   label?: Volume;
 }
 
-type VoxelArrayConstructor = new (length: number) => VoxelArray;
+interface VoxelArrayConstructor {
+  new (length: number): VoxelArray;
+  new (buffer: ArrayBuffer, byteOffset?: number, length?: number): VoxelArray;
+  readonly BYTES_PER_ELEMENT: number;
+}
 
 export const VOXEL_ARRAY: Record<VoxelType, VoxelArrayConstructor> = {
   uint8: Uint8Array,
