@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // --expose-gc lets the memory test measure after a collection
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
     maxWorkers: 1,
     minWorkers: 1,
   },

@@ -4,26 +4,17 @@
  * preprocess: ct/thorax-aorta-1.5mm.nii.gz end to end (read, RAS, 1.5 mm, window, foreground crop, pad, cache write);
  * memory: RSS and heap after each of several epochs.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { arch, cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { VolumeCache } from './cache.js';
 import { openDataset } from './dataset.js';
 import { DataLoader } from './loader.js';
 import { readNifti } from './nifti-read.js';
 import { writeFileAtomic } from './nifti-write.js';
 import { preprocessFile, resolvePreprocess } from './preprocess.js';
+import { findRepoRoot } from './repo-root.js';
 import { resample } from './resample.js';
-
-function findRepoRoot(): string {
-  let dir = process.cwd();
-  for (;;) {
-    if (existsSync(join(dir, 'fixtures', 'README.md'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('bench: cannot find the repository root (a folder with fixtures/README.md)');
-    dir = parent;
-  }
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { orientationCode } from './affine.js';
 import { readNifti } from './nifti-read.js';
 import { preprocessFile } from './preprocess.js';
-import { buildRawNifti, findRepoRoot, temporaryFolder } from './test-support.js';
+import { buildRawNifti, expectAffineClose, findRepoRoot, temporaryFolder } from './test-support.js';
 import { intensityStats } from './volume.js';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -122,11 +122,7 @@ describe('mim-data CLI', () => {
     });
     expect(written.shape).toEqual(expected.image.shape);
     expect(orientationCode(written.affine)).toBe('RAS');
-    written.affine.forEach((row, r) => {
-      row.forEach((v, c) => {
-        expect(v).toBeCloseTo(expected.image.affine[r][c], 4);
-      });
-    });
+    expectAffineClose(written.affine, expected.image.affine, 4);
     expect(firstDifference(written.data, expected.image.data)).toBe(-1);
     const writtenLabel = readNifti(labelOut);
     expect(writtenLabel.header.datatype).toBe('uint8');

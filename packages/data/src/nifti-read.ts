@@ -3,7 +3,7 @@ import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { affineSpacing, determinant3, linearPart, type Matrix4, quaternionToAffine, type Vector3 } from './affine.js';
 import { DataError } from './errors.js';
-import type { Volume, VoxelArray, VoxelType } from './volume.js';
+import { VOXEL_ARRAY, type Volume, type VoxelArray, type VoxelType } from './volume.js';
 
 /** Stored datatypes that @mim/data can read (int64/uint64 are read into float64). */
 export type NiftiDatatype = VoxelType | 'int64' | 'uint64';
@@ -358,16 +358,7 @@ function decodeVoxels(bytes: Uint8Array, header: NiftiHeader): VoxelArray {
     }
     return out;
   }
-  const Constructor = {
-    uint8: Uint8Array,
-    int8: Int8Array,
-    int16: Int16Array,
-    uint16: Uint16Array,
-    int32: Int32Array,
-    uint32: Uint32Array,
-    float32: Float32Array,
-    float64: Float64Array,
-  }[type];
+  const Constructor = VOXEL_ARRAY[type];
   const width = Constructor.BYTES_PER_ELEMENT;
   if (header.littleEndian || width === 1) {
     const ownsBuffer = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength;

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { affineToQuaternion, orientationCode, quaternionToAffine } from './affine.js';
 import { readNifti, readNiftiHeader } from './nifti-read.js';
 import { encodeNifti, writeNifti } from './nifti-write.js';
-import { buildRawNifti, RAW_TYPES, temporaryFolder } from './test-support.js';
+import { buildRawNifti, expectAffineClose, RAW_TYPES, temporaryFolder } from './test-support.js';
 
 const folder = temporaryFolder();
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -119,11 +119,7 @@ describe('scaling and geometry', () => {
       [0, 0, -4, 7],
       [0, 0, 0, 1],
     ];
-    image.affine.forEach((row, r) => {
-      row.forEach((v, c) => {
-        expect(v).toBeCloseTo(expected[r][c], 6);
-      });
-    });
+    expectAffineClose(image.affine, expected, 6);
     expect(orientationCode(image.affine)).toBe('LPI');
   });
 
@@ -165,11 +161,7 @@ describe('scaling and geometry', () => {
         affine.push([0, 0, 0, 1]);
         const q = affineToQuaternion(affine);
         const back = quaternionToAffine(q);
-        back.forEach((row, r) => {
-          row.forEach((v, c) => {
-            expect(v).toBeCloseTo(affine[r][c], 9);
-          });
-        });
+        expectAffineClose(back, affine, 9);
       }
     }
   });
@@ -228,19 +220,11 @@ describe('writer', () => {
           offset: [header.qoffset_x, header.qoffset_y, header.qoffset_z],
           spacing: [header.pixDims[1], header.pixDims[2], header.pixDims[3]],
         });
-        qform.forEach((row, r) => {
-          row.forEach((v, c) => {
-            expect(v).toBeCloseTo(oblique[r][c], 4);
-          });
-        });
+        expectAffineClose(qform, oblique, 4);
         // our reader
         const image = readNifti(file);
         expect(Array.from(image.data)).toEqual(Array.from(data));
-        image.affine.forEach((row, r) => {
-          row.forEach((v, c) => {
-            expect(v).toBeCloseTo(oblique[r][c], 4);
-          });
-        });
+        expectAffineClose(image.affine, oblique, 4);
       });
     }
   }
@@ -253,18 +237,10 @@ describe('writer', () => {
     const bytes = readFileSync(file);
     const header = nifti.readHeader(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     expect(header.pixDims[0]).toBe(-1);
-    header.affine.forEach((row, r) => {
-      row.forEach((v, c) => {
-        expect(v).toBeCloseTo(improper[r][c], 4);
-      });
-    });
+    expectAffineClose(header.affine, improper, 4);
     const image = readNifti(file);
     expect(image.header.affineSource).toBe('qform');
-    image.affine.forEach((row, r) => {
-      row.forEach((v, c) => {
-        expect(v).toBeCloseTo(improper[r][c], 4);
-      });
-    });
+    expectAffineClose(image.affine, improper, 4);
   });
 
   it('converts to a requested datatype with rounding and clamping', () => {

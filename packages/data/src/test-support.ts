@@ -1,18 +1,11 @@
 /** Helpers shared by the tests (not part of the public API). */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Matrix4 } from './affine.js';
 
-/** The repository root: the first folder above process.cwd() holding fixtures/README.md. */
-export function findRepoRoot(): string {
-  let dir = process.cwd();
-  for (;;) {
-    if (existsSync(join(dir, 'fixtures', 'README.md'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the repository root (a folder with fixtures/README.md)');
-    dir = parent;
-  }
-}
+export { findRepoRoot } from './repo-root.js';
 
 export function temporaryFolder(prefix = 'mim-data-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -141,4 +134,13 @@ export function buildRawNifti(spec: RawNiftiSpec): Uint8Array {
     type.set(v, voxOffset + i * type.bytes, x, le);
   });
   return spec.truncate ? bytes.slice(0, total - spec.truncate) : bytes;
+}
+
+/** Every entry of two 4×4 affines agrees to `digits` decimals. */
+export function expectAffineClose(actual: Matrix4, expected: Matrix4, digits = 4): void {
+  actual.forEach((row, r) => {
+    row.forEach((v, c) => {
+      expect(v, `affine[${r}][${c}]`).toBeCloseTo(expected[r][c], digits);
+    });
+  });
 }
