@@ -91,7 +91,11 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
           `backward: the graph through "${node.name}" was already back-propagated and its saved tensors freed; pass { retainGraph: true } to the first backward()`,
         );
       }
-      const inputGrads = node.rule(grads, node.savedTensors);
+      const inputGrads = node.rule(
+        grads,
+        node.savedTensors,
+        node.edges.map((edge) => edge !== null),
+      );
       node.edges.forEach((edge, i) => {
         const g = inputGrads[i];
         if (!edge || !g) return;

@@ -6,8 +6,16 @@
  */
 import type { Tensor } from '../tensor.js';
 
-/** Maps the gradients of the outputs (null: output unused) to gradients of the inputs (null: none). */
-export type BackwardRule = (grads: (Tensor | null)[], saved: Tensor[]) => (Tensor | null | undefined)[];
+/**
+ * Maps the gradients of the outputs (null: output unused) to gradients of the inputs (null: none).
+ * `needsInputGrad[i]` says whether input i wants a gradient; use it instead of `input.requiresGrad`, which is
+ * false once an input (e.g. an intermediate view) has been disposed.
+ */
+export type BackwardRule = (
+  grads: (Tensor | null)[],
+  saved: Tensor[],
+  needsInputGrad: boolean[],
+) => (Tensor | null | undefined)[];
 
 export interface Edge {
   /** The node that produced this input, or null for a leaf. */
