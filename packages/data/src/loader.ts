@@ -131,11 +131,12 @@ export class DataLoader {
   private collate(crops: { crop: SampleCrop; file: string }[], epoch: number, step: number): Batch {
     const [x, y, z] = this.cropSize;
     const volume = x * y * z;
-    const image = new Float32Array(crops.length * volume);
+    // a single crop is handed over as is (it was transferred from the worker, nobody else holds it)
+    const image = crops.length === 1 ? crops[0].crop.image : new Float32Array(crops.length * volume);
     const hasLabel = crops.some((c) => c.crop.label);
     const label = hasLabel ? new Int32Array(crops.length * volume) : undefined;
     crops.forEach(({ crop }, b) => {
-      image.set(crop.image, b * volume);
+      if (image !== crop.image) image.set(crop.image, b * volume);
       if (label && crop.label) label.set(crop.label, b * volume);
     });
     return { image, label, shape: [crops.length, 1, x, y, z], files: crops.map((c) => c.file), epoch, step };
