@@ -4,6 +4,8 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'test/index': 'src/test/index.ts',
+    'bench/index': 'src/bench/index.ts',
+    'bench/run': 'src/bench/run.ts',
     'bin/mim-fixture': 'src/bin/mim-fixture.ts',
     'bin/doctor': 'src/bin/doctor.ts',
   },
@@ -12,5 +14,5 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  external: ['webgpu'],
+  external: ['webgpu', /^@tensorflow\//],
 });

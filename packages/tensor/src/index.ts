@@ -66,3 +66,5 @@ export { gather, indexSelect } from './ops/movement/gather.js';
 export * from './ops/movement/scatter.js';
 export * from './ops/movement/one-hot.js';
 export * from './ops/movement/cumsum.js';
+export { type MatmulOptions, matmul, matmulVariant, setMatmulVariant } from './ops/matmul/matmul.js';
+export type { MatmulVariant } from './ops/matmul/kernel.js';

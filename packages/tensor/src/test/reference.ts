@@ -8,3 +8,4 @@ export * from '../ops/elementwise/reference.js';
 export * from '../ops/reduce/reference.js';
 export * from '../ops/movement/views-reference.js';
 export * from '../ops/movement/indexing-reference.js';
+export * from '../ops/matmul/reference.js';
