@@ -63,9 +63,11 @@ export function setRegisterTile(tile: RegisterTile | null): void {
 export function registerTileFor(info: AdapterSummary | null, problem: MatmulProblem): RegisterTile {
   if (tileOverride) return tileOverride;
   const software = info?.software ?? true;
+  // Measured on lavapipe (1024³): 8×8 tiles on 8×8 workgroups beat 4×8 by ~12% and 16×8 / 8×16 (spills).
+  const TM = problem.M <= 4 ? 4 : 8;
   const TN = problem.N <= 4 ? 4 : 8;
-  if (software) return { TM: 4, TN, WGX: 8, WGY: 8 };
-  return { TM: 4, TN, WGX: 16, WGY: 8 };
+  if (software) return { TM, TN, WGX: 8, WGY: 8 };
+  return { TM, TN, WGX: 16, WGY: 8 };
 }
 
 const MAX_GROUPS = 65535;
@@ -116,7 +118,8 @@ function chooseLoads(problem: MatmulProblem, tile: RegisterTile): { loadA: LoadA
   const { a, b, M, N, K } = problem;
   let loadA: LoadA = 'scalar';
   if (a.colStride === 1 && isMultiple(K, 4) && vecAligned(a, a.rowStride)) loadA = 'vecK';
-  else if (a.rowStride === 1 && isMultiple(M, 4) && tile.TM === 4 && vecAligned(a, a.colStride)) loadA = 'vecM';
+  else if (a.rowStride === 1 && isMultiple(M, 4) && isMultiple(tile.TM, 4) && vecAligned(a, a.colStride))
+    loadA = 'vecM';
   let loadB: LoadB = 'scalar';
   if (b.colStride === 1 && isMultiple(N, 4) && vecAligned(b, b.rowStride)) loadB = 'vecN';
   else if (b.rowStride === 1 && isMultiple(K, 4) && vecAligned(b, b.colStride)) loadB = 'vecK';
@@ -141,7 +144,7 @@ export function registerKernel(problem: MatmulProblem, tile: RegisterTile, chunk
 
   // Row / column pointers, hoisted out of the K loop. Reads clamp to the last row/column (edge tiles).
   if (loadA === 'vecM') {
-    emit(`  let pam = baseA + min(m0, ${M - 4}u) / 4u;`);
+    for (let i = 0; i < TM / 4; i++) emit(`  let pam${i} = baseA + min(m0 + ${4 * i}u, ${M - 4}u) / 4u;`);
   } else {
     for (const r of rows) {
       const row = `min(m0 + ${r}u, ${M - 1}u)`;
@@ -163,8 +166,12 @@ export function registerKernel(problem: MatmulProblem, tile: RegisterTile, chunk
   const b4 = (s: string) => body.push(`    ${s}`);
   if (loadA === 'vecK') for (const r of rows) b4(`let a${r} = A[pa${r} + k / 4u];`);
   else if (loadA === 'vecM') {
-    for (let q = 0; q < 4; q++) b4(`let at${q} = A[pam + ${mulIndex(`(k + ${q}u)`, a.colStride / 4)}];`);
-    for (const r of rows) b4(`let a${r} = vec4<f32>(at0[${r}], at1[${r}], at2[${r}], at3[${r}]);`);
+    for (let i = 0; i < TM / 4; i++)
+      for (let q = 0; q < 4; q++) b4(`let at${q}_${i} = A[pam${i} + ${mulIndex(`(k + ${q}u)`, a.colStride / 4)}];`);
+    for (const r of rows) {
+      const [i, c] = [Math.floor(r / 4), r % 4];
+      b4(`let a${r} = vec4<f32>(at0_${i}[${c}], at1_${i}[${c}], at2_${i}[${c}], at3_${i}[${c}]);`);
+    }
   } else {
     for (const r of rows) {
       const e = [0, 1, 2, 3].map((q) => `A[pa${r} + ${mulIndex(`(k + ${q}u)`, a.colStride)}]`);
@@ -203,8 +210,8 @@ export function registerKernel(problem: MatmulProblem, tile: RegisterTile, chunk
   if (K4 < K) {
     emit(`  for (var k = ${K4}u; k < ${K}u; k = k + 1u) {`);
     if (loadA === 'vecM') {
-      emit(`    let at = A[pam + ${mulIndex('k', a.colStride / 4)}];`);
-      for (const r of rows) emit(`    let a${r} = at[${r}];`);
+      for (let i = 0; i < TM / 4; i++) emit(`    let at${i} = A[pam${i} + ${mulIndex('k', a.colStride / 4)}];`);
+      for (const r of rows) emit(`    let a${r} = at${Math.floor(r / 4)}[${r % 4}];`);
     } else for (const r of rows) emit(`    let a${r} = A[pa${r} + ${mulIndex('k', a.colStride)}];`);
     for (const j of groups) {
       if (loadB === 'vecN') emit(`    let b${j} = B[pb${j} + ${mulIndex('k', b.rowStride / 4)}];`);

@@ -13,7 +13,7 @@ import {
 import { tensor } from '../creation.js';
 import { expand, slice, transpose } from '../movement/views.js';
 import { sum } from '../reduce/reduce.js';
-import { defaultVariant, type MatmulVariant, matmulLaunch } from './kernel.js';
+import { defaultVariant, type MatmulVariant, matmulLaunch, type RegisterTile, setRegisterTile } from './kernel.js';
 import { type MatmulOptions, matmul, setMatmulVariant } from './matmul.js';
 
 const numel = (shape: readonly number[]) => shape.reduce((x, y) => x * y, 1);
@@ -36,6 +36,7 @@ const variants: MatmulVariant[] = ['register', 'shared'];
 
 afterAll(() => {
   setMatmulVariant('auto');
+  setRegisterTile(null);
 });
 
 describe('matmul variant selection', () => {
@@ -206,6 +207,29 @@ describe.each(variants)('matmul (%s variant)', (variant) => {
     expectAllClose(await values(w.grad!), gw, TOLERANCE.matmul, 'dW through transpose view');
     w.dispose();
     x.dispose();
+  });
+});
+
+describe.each<RegisterTile>([
+  { TM: 4, TN: 4, WGX: 8, WGY: 8 },
+  { TM: 4, TN: 8, WGX: 8, WGY: 8 },
+  { TM: 8, TN: 8, WGX: 8, WGY: 8 },
+  { TM: 8, TN: 4, WGX: 16, WGY: 8 },
+  { TM: 8, TN: 8, WGX: 64, WGY: 1 },
+])('matmul register tile %j', (tile) => {
+  it('is exact on aligned, odd and transposed layouts', async () => {
+    setMatmulVariant('register');
+    setRegisterTile(tile);
+    try {
+      await check([13, 7], [7, 5]);
+      await check([16, 12], [12, 20]);
+      await check([12, 16], [12, 20], { transposeA: true });
+      await check([12, 9], [12, 20], { transposeA: true });
+      await check([16, 12], [20, 12], { transposeB: true });
+      await check([3, 9, 5], [5, 11]);
+    } finally {
+      setRegisterTile(null);
+    }
   });
 });
 
