@@ -1,10 +1,15 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: {
+    index: 'src/index.ts',
+    fixtures: 'src/fixtures.ts',
+    'bench/index': 'src/bench/index.ts',
+  },
   format: ['esm'],
-  dts: { compilerOptions: { composite: false } },
+  dts: { entry: { index: 'src/index.ts', fixtures: 'src/fixtures.ts' }, compilerOptions: { composite: false } },
   sourcemap: true,
   clean: true,
   target: 'node20',
+  external: ['@mim/tensor'],
 });

@@ -1,7 +1,12 @@
 /**
  * @mim/ssm — selective scan (Mamba S6), causal conv1d, Mamba / BiMamba layers and TOKI token interpolation
- * on WebGPU. Nothing is implemented yet: this entry point exists so the package builds, type-checks and
- * publishes in dependency order. See README.md for what it will hold.
+ * on WebGPU, on top of @mim/tensor.
  */
-export {};
+export { type CausalConv1dOptions, causalConv1d } from './conv1d/causal-conv1d.js';
+export {
+  type SelectiveScanOptions,
+  type SelectiveScanResult,
+  selectiveScan,
+} from './scan/selective-scan.js';
+export { selectiveScanRef } from './scan/selective-scan-ref.js';
 export * from './toki/index.js';
