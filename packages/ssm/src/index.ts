@@ -10,3 +10,4 @@ export {
 } from './scan/selective-scan.js';
 export { selectiveScanRef } from './scan/selective-scan-ref.js';
 export * from './toki/index.js';
+export * from './mamba/index.js';
