@@ -1,6 +1,41 @@
 /**
- * @mim/backbones — HyMamba, Vanilla Mamba, MCMAE-3D and ViT-3D encoders, their decoders, and the MiM and
- * MambaMIM model assemblies. Nothing is implemented yet: this entry point exists so the package builds,
- * type-checks and publishes in dependency order. See README.md for what it will hold.
+ * @mim/backbones — the MambaMIM pre-training model on WebGPU: the HyMamba sparse encoder, densify with TOKI, the
+ * LightDecoder and the assembly `MambaMIM.forward(volume, { visible }) → { loss, reconstruction }`, with the
+ * official state-dict names. Configurations `tiny32`, `tiny48`, `paper` (or JSON).
  */
-export {};
+export {
+  MAMBAMIM_CONFIGS,
+  type MambaMimConfig,
+  OFFICIAL_FLAGS,
+  resolveMambaMimConfig,
+} from './config.js';
+export { FusionBlock, LightDecoder, UNetBlock } from './decoder.js';
+export {
+  Embeddings,
+  HyMambaEncoder,
+  type HyMambaEncoderOptions,
+  type MambaSequence,
+  MambaStage,
+  MedNeXtBlock,
+  UnetResBlock,
+} from './hymamba/encoder.js';
+export { sinCosPositionEmbedding3d } from './hymamba/position.js';
+export {
+  BatchNorm3d,
+  CausalConv1d,
+  ChannelLayerNorm,
+  Conv3d,
+  ConvTranspose3d,
+  LastAxisLayerNorm,
+  ParameterList,
+} from './layers/interim.js';
+export {
+  type BiMambaMode,
+  type InitScheme,
+  Mamba,
+  MambaLayer,
+  type MambaOptions,
+  MlpChannel,
+} from './mamba/interim-mamba.js';
+export { MambaMIM, type MambaMimOutput } from './mambamim.js';
+export { SparseMasks, sparse } from './sparse.js';
