@@ -21,8 +21,12 @@ export {
   discoverFixtureAdapters,
   FIXTURE_PACKAGES,
   getFixtureAdapter,
+  getModelFixtureRunner,
   knownFixtureOps,
+  type ModelFixtureRunner,
+  type ModelFixtureTensorResult,
   registerFixtureAdapter,
+  registerModelFixtureRunner,
   unregisterFixtureAdapter,
 } from './fixture/registry.js';
 export {
