@@ -3,6 +3,7 @@
  * on WebGPU, on top of @mim/tensor.
  */
 export { type CausalConv1dOptions, causalConv1d } from './conv1d/causal-conv1d.js';
+export * from './mamba/index.js';
 export {
   type SelectiveScanOptions,
   type SelectiveScanResult,
@@ -10,4 +11,3 @@ export {
 } from './scan/selective-scan.js';
 export { selectiveScanRef } from './scan/selective-scan-ref.js';
 export * from './toki/index.js';
-export * from './mamba/index.js';

@@ -69,7 +69,7 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
       `backward: the output has shape ${fmtShape(root.shape)}; pass gradOutput for non-scalar outputs`,
     );
   }
-  using s = scope();
+  using _backwardScope = scope(); // frees every intermediate gradient at the end
   noGrad(() => {
     const seed = gradOutput ?? onesLike(root);
     if (!root.gradFn) {

@@ -11,7 +11,7 @@ export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
 }
 
 function edgeOf(input: Tensor | null | undefined): Edge | null {
-  if (!input || !input.requiresGrad) return null;
+  if (!input?.requiresGrad) return null;
   if (input.gradFn) return { node: input.gradFn, index: input.outputIndex, leaf: null, shape: input.shape };
   return { node: null, index: 0, leaf: input, shape: input.shape };
 }

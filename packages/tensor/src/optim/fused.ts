@@ -29,12 +29,12 @@ export function runFusedUpdate(u: FusedUpdate): void {
   const off = (t: Tensor) => (vec ? t.offset / 4 : t.offset);
   const decls: string[] = [];
   let binding = 0;
-  u.inputs.forEach((t, i) =>
-    decls.push(`@group(0) @binding(${binding++}) var<storage, read> ${u.inputNames[i]}_buf: array<${T}>;`),
-  );
-  u.inout.forEach((t, i) =>
-    decls.push(`@group(0) @binding(${binding++}) var<storage, read_write> ${u.inoutNames[i]}_buf: array<${T}>;`),
-  );
+  for (const name of u.inputNames) {
+    decls.push(`@group(0) @binding(${binding++}) var<storage, read> ${name}_buf: array<${T}>;`);
+  }
+  for (const name of u.inoutNames) {
+    decls.push(`@group(0) @binding(${binding++}) var<storage, read_write> ${name}_buf: array<${T}>;`);
+  }
   const fields = u.scalars.map(([name]) => `${name}: f32,`).join(' ');
   const pad = (4 - (u.scalars.length % 4)) % 4;
   decls.push(`struct Hyper { ${fields} ${Array.from({ length: pad }, (_, k) => `pad${k}: f32,`).join(' ')} }`);
