@@ -2,8 +2,8 @@
  * MambaMIM configurations (METHODS.md §5.1): `tiny32`, `tiny48`, `paper`, and JSON loading. Every field is
  * named; the option defaults are the intended (non-official) behaviour — see README.md for the official flags.
  */
+import type { BiMambaMode, MambaInitScheme } from '@mim/ssm';
 import type { MambaSequence } from './hymamba/encoder.js';
-import type { BiMambaMode, InitScheme } from './mamba/interim-mamba.js';
 
 export interface MambaMimConfig {
   name: string;
@@ -26,7 +26,7 @@ export interface MambaMimConfig {
   maskRatio: number;
   mambaSeq: MambaSequence;
   bimamba: BiMambaMode;
-  initScheme: InitScheme;
+  initScheme: MambaInitScheme;
   /** TOKI layout: `intended` (T[:, q] at position q) or `official` (the official reshape scramble). */
   tokiLayout: 'intended' | 'official';
   tokiVariant: 'official' | 'paper';

@@ -3,8 +3,19 @@
  * two Conv3d k3 → BatchNorm3d → ReLU), fusion blocks on [upsampled, skip] concatenations, and a 1×1×1 projection
  * to one channel. Keys: `dec.i.up_sample.*`, `dec.i.conv.{0,1,3,4}.*`, `fuse.i.conv.*`, `proj.*`.
  */
-import { concat, Module, ModuleList, ReLU, Sequential, type Tensor, tidy, weightInit } from '@mim/tensor';
-import { BatchNorm3d, Conv3d, ConvTranspose3d } from './layers/interim.js';
+import {
+  BatchNorm3d,
+  Conv3d,
+  ConvTranspose3d,
+  concat,
+  Module,
+  ModuleList,
+  ReLU,
+  Sequential,
+  type Tensor,
+  tidy,
+  weightInit,
+} from '@mim/tensor';
 
 function convBnReluTwice(cin: number, cout: number): Sequential {
   return new Sequential([
@@ -23,7 +34,7 @@ export class UNetBlock extends Module {
   readonly conv: Sequential;
   constructor(cin: number, cout: number) {
     super();
-    this.up_sample = this.registerModule('up_sample', new ConvTranspose3d(cin, cin, 2, 2));
+    this.up_sample = this.registerModule('up_sample', new ConvTranspose3d(cin, cin, 2, { stride: 2 }));
     this.conv = this.registerModule('conv', convBnReluTwice(cin, cout));
   }
   forward(x: Tensor): Tensor {

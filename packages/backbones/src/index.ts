@@ -19,23 +19,8 @@ export {
   MedNeXtBlock,
   UnetResBlock,
 } from './hymamba/encoder.js';
+export { HyMambaLayer } from './hymamba/mamba-layer.js';
 export { sinCosPositionEmbedding3d } from './hymamba/position.js';
-export {
-  BatchNorm3d,
-  CausalConv1d,
-  ChannelLayerNorm,
-  Conv3d,
-  ConvTranspose3d,
-  LastAxisLayerNorm,
-  ParameterList,
-} from './layers/interim.js';
-export {
-  type BiMambaMode,
-  type InitScheme,
-  Mamba,
-  MambaLayer,
-  type MambaOptions,
-  MlpChannel,
-} from './mamba/interim-mamba.js';
 export { MambaMIM, type MambaMimOutput } from './mambamim.js';
+export { ParameterList } from './parameter-list.js';
 export { SparseMasks, sparse } from './sparse.js';

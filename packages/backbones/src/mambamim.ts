@@ -7,11 +7,23 @@
 import { maskedMseNormPix } from '@mim/losses';
 import { randomPatchMask } from '@mim/masking';
 import { toki } from '@mim/ssm';
-import { empty, Identity, Module, ModuleList, mul, reshape, type Tensor, tidy, weightInit, where } from '@mim/tensor';
+import {
+  Conv3d,
+  empty,
+  Identity,
+  Module,
+  ModuleList,
+  mul,
+  reshape,
+  type Tensor,
+  tidy,
+  weightInit,
+  where,
+} from '@mim/tensor';
 import { type MambaMimConfig, resolveMambaMimConfig } from './config.js';
 import { LightDecoder } from './decoder.js';
 import { HyMambaEncoder } from './hymamba/encoder.js';
-import { Conv3d, ParameterList } from './layers/interim.js';
+import { ParameterList } from './parameter-list.js';
 import { SparseMasks } from './sparse.js';
 
 export interface MambaMimOutput {

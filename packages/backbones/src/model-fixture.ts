@@ -5,7 +5,8 @@
  * - loss: relative error ≤ 1e-4 (the issue's bound; the README suggests 1e-5);
  * - `grad.<key>`: max|Δ| ≤ 1e-3·max|ref| (‖Δ‖ ≤ 1e-4·‖ref‖ is reported);
  * - `grad_none` keys: our gradient must be absent or exactly zero;
- * - `grad_structural_zero` keys: absolute bound 1e-6 · max|grad of that block's conv weight|.
+ * - `grad_structural_zero` keys: absolute bound max(1e-6 · max|grad of that block's conv weight|, max|official
+ *   stored value|) — never looser than the official float32 noise itself.
  */
 import { entryToTypedArray, parseSafetensors, type StateEntry, tensor } from '@mim/tensor';
 import { type MambaMimConfig, OFFICIAL_FLAGS, resolveMambaMimConfig } from './config.js';
@@ -171,7 +172,10 @@ export async function runMambaMimFixture(
       if (structural.has(key)) {
         const weightKey = key.replace(/bias$/, 'weight');
         const weightGrad = fixture.tensors.get(`grad.${weightKey}`)!.data;
-        const tolerance = 1e-6 * maxAbs(weightGrad);
+        // The exact gradient is 0; both float32 results are cancellation noise. Bound: the README's
+        // 1e-6 · max|conv weight grad|, or the official file's own distance from 0 where that is larger (the
+        // official dec.3.conv.0.bias stores 1.28e-8 against a 4.98e-9 weight-relative bound).
+        const tolerance = Math.max(1e-6 * maxAbs(weightGrad), maxAbs(ref.data as Float32Array));
         const error = mine ? maxAbs(mine) : 0;
         tensors.push({
           name,

@@ -4,13 +4,16 @@
  * residual skip blocks, and a Mamba stage on the deepest token grid. State-dict keys are the official ones
  * (`embeddings.*`, `mae.*`).
  */
+import type { BiMambaMode, MambaInitScheme } from '@mim/ssm';
 import {
   add,
+  Conv3d,
   concat,
   empty,
   GELU,
   gt,
   indexSelect,
+  LayerNorm,
   Module,
   ModuleList,
   maxPool3d,
@@ -23,9 +26,8 @@ import {
   weightInit,
   where,
 } from '@mim/tensor';
-import { ChannelLayerNorm, Conv3d } from '../layers/interim.js';
-import { type BiMambaMode, type InitScheme, MambaLayer } from '../mamba/interim-mamba.js';
 import { type SparseMasks, sparse } from '../sparse.js';
+import { HyMambaLayer } from './mamba-layer.js';
 import { sinCosPositionEmbedding3d } from './position.js';
 
 /** How the Mamba stage sees a masked grid (METHODS.md §3.4). */
@@ -48,8 +50,11 @@ export interface HyMambaEncoderOptions {
   mlpRatio?: number;
   bimamba?: BiMambaMode;
   mambaSeq?: MambaSequence;
-  initScheme?: InitScheme;
+  initScheme?: MambaInitScheme;
 }
+
+/** The channels-first LayerNorm of MedNeXt / HyMamba (eps 1e-6); with a mask it is SparK's sparse LayerNorm. */
+const channelNorm = (channels: number) => new LayerNorm(channels, { eps: 1e-6, dataFormat: 'channels_first' });
 
 function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   return tidy(() => where(gt(x, 0), x, mul(x, slope)));
@@ -58,7 +63,7 @@ function leakyRelu(x: Tensor, slope = 0.01): Tensor {
 /** MedNeXt block as HyMamba uses it: dw conv → sparse LN → 1×1 expand → GELU → 1×1 compress → ×mask → + x. */
 export class MedNeXtBlock extends Module {
   readonly conv1: Conv3d;
-  readonly norm: ChannelLayerNorm;
+  readonly norm: LayerNorm;
   readonly conv2: Conv3d;
   readonly act: GELU;
   readonly conv3: Conv3d;
@@ -69,7 +74,7 @@ export class MedNeXtBlock extends Module {
       'conv1',
       new Conv3d(channels, channels, kernelSize, { padding: kernelSize >> 1, groups: channels }),
     );
-    this.norm = this.registerModule('norm', new ChannelLayerNorm(channels, 1e-6));
+    this.norm = this.registerModule('norm', channelNorm(channels));
     this.conv2 = this.registerModule('conv2', new Conv3d(channels, expansion * channels, 1));
     this.act = this.registerModule('act', new GELU());
     this.conv3 = this.registerModule('conv3', new Conv3d(expansion * channels, channels, 1));
@@ -79,7 +84,7 @@ export class MedNeXtBlock extends Module {
   forward(x: Tensor, mask: Tensor | null): Tensor {
     return tidy(() => {
       let h = sparse(this.conv1.forward(x), mask);
-      h = this.norm.forward(h, mask);
+      h = this.norm.forward(h, { mask });
       h = this.act.forward(sparse(this.conv2.forward(h), mask));
       h = sparse(sparse(this.conv3.forward(h), mask), mask);
       return add(x, h);
@@ -91,23 +96,23 @@ export class MedNeXtBlock extends Module {
 export class UnetResBlock extends Module {
   readonly conv1: Conv3d;
   readonly conv2: Conv3d;
-  readonly norm1: ChannelLayerNorm;
-  readonly norm2: ChannelLayerNorm;
+  readonly norm1: LayerNorm;
+  readonly norm2: LayerNorm;
 
   constructor(channels: number, kernelSize: number) {
     super();
     const padding = kernelSize >> 1;
     this.conv1 = this.registerModule('conv1', new Conv3d(channels, channels, kernelSize, { padding }));
     this.conv2 = this.registerModule('conv2', new Conv3d(channels, channels, kernelSize, { padding }));
-    this.norm1 = this.registerModule('norm1', new ChannelLayerNorm(channels, 1e-6));
-    this.norm2 = this.registerModule('norm2', new ChannelLayerNorm(channels, 1e-6));
+    this.norm1 = this.registerModule('norm1', channelNorm(channels));
+    this.norm2 = this.registerModule('norm2', channelNorm(channels));
   }
 
   forward(x: Tensor, mask: Tensor | null): Tensor {
     return tidy(() => {
-      let h = this.norm1.forward(sparse(this.conv1.forward(x), mask), mask);
+      let h = this.norm1.forward(sparse(this.conv1.forward(x), mask), { mask });
       h = leakyRelu(h);
-      h = this.norm2.forward(sparse(this.conv2.forward(h), mask), mask);
+      h = this.norm2.forward(sparse(this.conv2.forward(h), mask), { mask });
       return leakyRelu(add(h, x));
     });
   }
@@ -185,7 +190,7 @@ export class Embeddings extends Module {
 export class MambaStage extends Module {
   readonly pos_embed: Tensor;
   readonly mask_token: Tensor;
-  readonly blocks: ModuleList<MambaLayer>;
+  readonly blocks: ModuleList<HyMambaLayer>;
   readonly sequence: MambaSequence;
 
   constructor(
@@ -204,12 +209,13 @@ export class MambaStage extends Module {
         Array.from(
           { length: options.mambaDepth },
           () =>
-            new MambaLayer(dim, {
+            new HyMambaLayer(dim, {
               dState: options.dState,
               dConv: options.dConv,
               expand: options.expand,
               mlpRatio: options.mlpRatio,
               bimamba: options.bimamba,
+              initScheme: options.initScheme ?? 'mambamim',
             }),
         ),
       ),
@@ -311,15 +317,6 @@ export class HyMambaEncoder extends Module {
     this.grid = options.inputSize / ratio;
     this.embeddings = this.registerModule('embeddings', new Embeddings(options));
     this.mae = this.registerModule('mae', new MambaStage(this.grid, options.channels[4], options));
-    for (const block of this.mae.blocks) block.mamba.initialize(options.initScheme ?? 'mambamim', 0);
-    if ((options.initScheme ?? 'mambamim') === 'mambamim') {
-      for (const block of this.mae.blocks) {
-        for (const linear of [block.mlp.fc1, block.mlp.fc2]) {
-          weightInit.xavierUniform(linear.weight);
-          weightInit.zeros(linear.bias!);
-        }
-      }
-    }
   }
 
   /**
