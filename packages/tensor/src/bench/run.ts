@@ -13,6 +13,7 @@ import { init } from '../runtime/device.js';
 import { empty, grid1d, runKernel } from '../runtime/kernel.js';
 import type { Tensor } from '../tensor.js';
 import { type BenchResult, measure, printTable, result, writeResults } from './harness.js';
+import { layerBenches } from './layers.js';
 import { type TfjsPeer, tfjsPeer } from './tfjs-peer.js';
 
 type TfTensor = ReturnType<TfjsPeer['tf']['tensor']>;
@@ -169,6 +170,7 @@ async function main(): Promise<void> {
   }
   for (const t of ours) t.dispose();
   for (const t of theirs) t.dispose();
+  results.push(...(await layerBenches(peer, copyKernel)));
 
   printTable(results, `@mim/tensor benchmarks (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   const mm = results.find((r) => r.name === 'matmul' && r.shape === '1024x1024x1024');
