@@ -35,9 +35,14 @@ interface Geometry {
   dv: number;
   scale: number;
   batchShape: readonly number[];
+  /** 4 when d and dv are multiples of 4: rows are loaded and combined as vec4 (dot products, fused updates). */
+  V: number;
 }
 
 const WG_ROWS = 64;
+
+const T = (g: Geometry): string => (g.V === 4 ? 'vec4<f32>' : 'f32');
+const dot = (g: Geometry, a: string, b: string): string => (g.V === 4 ? `dot(${a}, ${b})` : `${a} * ${b}`);
 
 /** WGSL for the masked score s_ij (returns false when masked out). */
 function scoreCode(g: Geometry, mask: Tensor | null, causal: boolean): string {
@@ -70,10 +75,10 @@ function maskBinding(mask: Tensor | null, binding: number): string {
 /** Shared WGSL: row dot products over d (q·k) and dv (dO·v), vectorised when the sizes allow. */
 function helpers(g: Geometry, mask: Tensor | null, causal: boolean): string {
   return `
-fn score(bh: u32, i: u32, j: u32, qrow: ptr<function, array<f32, ${g.d}>>, s_out: ptr<function, f32>) -> bool {
+fn score(bh: u32, i: u32, j: u32, qrow: ptr<function, array<${T(g)}, ${g.d / g.V}>>, s_out: ptr<function, f32>) -> bool {
   var s = 0.0;
-  let kb = (bh * ${g.S}u + j) * ${g.d}u;
-  for (var c = 0u; c < ${g.d}u; c = c + 1u) { s = s + (*qrow)[c] * k[kb + c]; }
+  let kb = (bh * ${g.S}u + j) * ${g.d / g.V}u;
+  for (var c = 0u; c < ${g.d / g.V}u; c = c + 1u) { s = s + ${dot(g, '(*qrow)[c]', 'k[kb + c]')}; }
   s = s * ${f32Literal(g.scale)};
   ${scoreCode(g, mask, causal)}
   *s_out = s;
@@ -88,11 +93,11 @@ function forwardKernel(
 ): { wgsl: string; workgroups: [number, number] } {
   const rows = g.batch * g.L;
   const { workgroups, rowStride } = grid1d(rows, WG_ROWS);
-  const wgsl = `@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
+  const wgsl = `@group(0) @binding(0) var<storage, read> q: array<${T(g)}>;
+@group(0) @binding(1) var<storage, read> k: array<${T(g)}>;
+@group(0) @binding(2) var<storage, read> v: array<${T(g)}>;
 ${maskBinding(mask, 3)}
-@group(0) @binding(${mask ? 4 : 3}) var<storage, read_write> out: array<f32>;
+@group(0) @binding(${mask ? 4 : 3}) var<storage, read_write> out: array<${T(g)}>;
 @group(0) @binding(${mask ? 5 : 4}) var<storage, read_write> lse: array<f32>;
 ${helpers(g, mask, causal)}
 @compute @workgroup_size(${WG_ROWS})
@@ -100,10 +105,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row = gid.x + gid.y * ${rowStride}u;
   if (row >= ${rows}u) { return; }
   let bh = row / ${g.L}u; let i = row % ${g.L}u;
-  var qrow: array<f32, ${g.d}>;
-  for (var c = 0u; c < ${g.d}u; c = c + 1u) { qrow[c] = q[row * ${g.d}u + c]; }
-  var acc: array<f32, ${g.dv}>;
-  for (var c = 0u; c < ${g.dv}u; c = c + 1u) { acc[c] = 0.0; }
+  var qrow: array<${T(g)}, ${g.d / g.V}>;
+  for (var c = 0u; c < ${g.d / g.V}u; c = c + 1u) { qrow[c] = q[row * ${g.d / g.V}u + c]; }
+  var acc: array<${T(g)}, ${g.dv / g.V}>;
+  for (var c = 0u; c < ${g.dv / g.V}u; c = c + 1u) { acc[c] = ${T(g)}(0.0); }
   var m = -3.0e38; var l = 0.0;
   for (var j = 0u; j < ${g.S}u; j = j + 1u) {
     var s = 0.0;
@@ -112,12 +117,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let correction = exp(m - m_new);
     let p = exp(s - m_new);
     l = l * correction + p;
-    let vb = (bh * ${g.S}u + j) * ${g.dv}u;
-    for (var c = 0u; c < ${g.dv}u; c = c + 1u) { acc[c] = acc[c] * correction + p * v[vb + c]; }
+    let vb = (bh * ${g.S}u + j) * ${g.dv / g.V}u;
+    for (var c = 0u; c < ${g.dv / g.V}u; c = c + 1u) { acc[c] = acc[c] * correction + p * v[vb + c]; }
     m = m_new;
   }
   let inv = select(0.0, 1.0 / l, l > 0.0);
-  for (var c = 0u; c < ${g.dv}u; c = c + 1u) { out[row * ${g.dv}u + c] = acc[c] * inv; }
+  for (var c = 0u; c < ${g.dv / g.V}u; c = c + 1u) { out[row * ${g.dv / g.V}u + c] = acc[c] * inv; }
   // A fully masked row gets lse = +huge so every recomputed probability is 0 in backward.
   lse[row] = select(3.0e38, m + log(l), l > 0.0);
 }`;
@@ -131,14 +136,14 @@ function backwardQueryKernel(
 ): { wgsl: string; workgroups: [number, number] } {
   const rows = g.batch * g.L;
   const { workgroups, rowStride } = grid1d(rows, WG_ROWS);
-  const wgsl = `@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> o: array<f32>;
-@group(0) @binding(4) var<storage, read> d_o: array<f32>;
+  const wgsl = `@group(0) @binding(0) var<storage, read> q: array<${T(g)}>;
+@group(0) @binding(1) var<storage, read> k: array<${T(g)}>;
+@group(0) @binding(2) var<storage, read> v: array<${T(g)}>;
+@group(0) @binding(3) var<storage, read> o: array<${T(g)}>;
+@group(0) @binding(4) var<storage, read> d_o: array<${T(g)}>;
 @group(0) @binding(5) var<storage, read> lse: array<f32>;
 ${maskBinding(mask, 6)}
-@group(0) @binding(${mask ? 7 : 6}) var<storage, read_write> dq: array<f32>;
+@group(0) @binding(${mask ? 7 : 6}) var<storage, read_write> dq: array<${T(g)}>;
 @group(0) @binding(${mask ? 8 : 7}) var<storage, read_write> delta: array<f32>;
 ${helpers(g, mask, causal)}
 @compute @workgroup_size(${WG_ROWS})
@@ -146,30 +151,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row = gid.x + gid.y * ${rowStride}u;
   if (row >= ${rows}u) { return; }
   let bh = row / ${g.L}u; let i = row % ${g.L}u;
-  var qrow: array<f32, ${g.d}>;
-  for (var c = 0u; c < ${g.d}u; c = c + 1u) { qrow[c] = q[row * ${g.d}u + c]; }
-  var dorow: array<f32, ${g.dv}>;
+  var qrow: array<${T(g)}, ${g.d / g.V}>;
+  for (var c = 0u; c < ${g.d / g.V}u; c = c + 1u) { qrow[c] = q[row * ${g.d / g.V}u + c]; }
+  var dorow: array<${T(g)}, ${g.dv / g.V}>;
   var D = 0.0;
-  for (var c = 0u; c < ${g.dv}u; c = c + 1u) {
-    dorow[c] = d_o[row * ${g.dv}u + c];
-    D = D + dorow[c] * o[row * ${g.dv}u + c];
+  for (var c = 0u; c < ${g.dv / g.V}u; c = c + 1u) {
+    dorow[c] = d_o[row * ${g.dv / g.V}u + c];
+    D = D + ${dot(g, 'dorow[c]', `o[row * ${g.dv / g.V}u + c]`)};
   }
   delta[row] = D;
   let row_lse = lse[row];
-  var acc: array<f32, ${g.d}>;
-  for (var c = 0u; c < ${g.d}u; c = c + 1u) { acc[c] = 0.0; }
+  var acc: array<${T(g)}, ${g.d / g.V}>;
+  for (var c = 0u; c < ${g.d / g.V}u; c = c + 1u) { acc[c] = ${T(g)}(0.0); }
   for (var j = 0u; j < ${g.S}u; j = j + 1u) {
     var s = 0.0;
     if (!score(bh, i, j, &qrow, &s)) { continue; }
     let p = exp(s - row_lse);
-    let vb = (bh * ${g.S}u + j) * ${g.dv}u;
+    let vb = (bh * ${g.S}u + j) * ${g.dv / g.V}u;
     var dp = 0.0;
-    for (var c = 0u; c < ${g.dv}u; c = c + 1u) { dp = dp + dorow[c] * v[vb + c]; }
+    for (var c = 0u; c < ${g.dv / g.V}u; c = c + 1u) { dp = dp + ${dot(g, 'dorow[c]', 'v[vb + c]')}; }
     let ds = p * (dp - D);
-    let kb = (bh * ${g.S}u + j) * ${g.d}u;
-    for (var c = 0u; c < ${g.d}u; c = c + 1u) { acc[c] = acc[c] + ds * k[kb + c]; }
+    let kb = (bh * ${g.S}u + j) * ${g.d / g.V}u;
+    for (var c = 0u; c < ${g.d / g.V}u; c = c + 1u) { acc[c] = acc[c] + ds * k[kb + c]; }
   }
-  for (var c = 0u; c < ${g.d}u; c = c + 1u) { dq[row * ${g.d}u + c] = acc[c] * ${f32Literal(g.scale)}; }
+  for (var c = 0u; c < ${g.d / g.V}u; c = c + 1u) { dq[row * ${g.d / g.V}u + c] = acc[c] * ${f32Literal(g.scale)}; }
 }`;
   return { wgsl, workgroups };
 }
@@ -181,45 +186,45 @@ function backwardKeyKernel(
 ): { wgsl: string; workgroups: [number, number] } {
   const rows = g.batch * g.S;
   const { workgroups, rowStride } = grid1d(rows, WG_ROWS);
-  const wgsl = `@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> d_o: array<f32>;
+  const wgsl = `@group(0) @binding(0) var<storage, read> q: array<${T(g)}>;
+@group(0) @binding(1) var<storage, read> k: array<${T(g)}>;
+@group(0) @binding(2) var<storage, read> v: array<${T(g)}>;
+@group(0) @binding(3) var<storage, read> d_o: array<${T(g)}>;
 @group(0) @binding(4) var<storage, read> lse: array<f32>;
 @group(0) @binding(5) var<storage, read> delta: array<f32>;
 ${maskBinding(mask, 6)}
-@group(0) @binding(${mask ? 7 : 6}) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(${mask ? 8 : 7}) var<storage, read_write> dv: array<f32>;
+@group(0) @binding(${mask ? 7 : 6}) var<storage, read_write> dk: array<${T(g)}>;
+@group(0) @binding(${mask ? 8 : 7}) var<storage, read_write> dv: array<${T(g)}>;
 ${helpers(g, mask, causal)}
 @compute @workgroup_size(${WG_ROWS})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row = gid.x + gid.y * ${rowStride}u;
   if (row >= ${rows}u) { return; }
   let bh = row / ${g.S}u; let j = row % ${g.S}u;
-  var vrow: array<f32, ${g.dv}>;
-  for (var c = 0u; c < ${g.dv}u; c = c + 1u) { vrow[c] = v[row * ${g.dv}u + c]; }
-  var dk_acc: array<f32, ${g.d}>;
-  for (var c = 0u; c < ${g.d}u; c = c + 1u) { dk_acc[c] = 0.0; }
-  var dv_acc: array<f32, ${g.dv}>;
-  for (var c = 0u; c < ${g.dv}u; c = c + 1u) { dv_acc[c] = 0.0; }
+  var vrow: array<${T(g)}, ${g.dv / g.V}>;
+  for (var c = 0u; c < ${g.dv / g.V}u; c = c + 1u) { vrow[c] = v[row * ${g.dv / g.V}u + c]; }
+  var dk_acc: array<${T(g)}, ${g.d / g.V}>;
+  for (var c = 0u; c < ${g.d / g.V}u; c = c + 1u) { dk_acc[c] = ${T(g)}(0.0); }
+  var dv_acc: array<${T(g)}, ${g.dv / g.V}>;
+  for (var c = 0u; c < ${g.dv / g.V}u; c = c + 1u) { dv_acc[c] = ${T(g)}(0.0); }
   for (var i = 0u; i < ${g.L}u; i = i + 1u) {
     let qi = bh * ${g.L}u + i;
-    var qrow: array<f32, ${g.d}>;
-    for (var c = 0u; c < ${g.d}u; c = c + 1u) { qrow[c] = q[qi * ${g.d}u + c]; }
+    var qrow: array<${T(g)}, ${g.d / g.V}>;
+    for (var c = 0u; c < ${g.d / g.V}u; c = c + 1u) { qrow[c] = q[qi * ${g.d / g.V}u + c]; }
     var s = 0.0;
     if (!score(bh, i, j, &qrow, &s)) { continue; }
     let p = exp(s - lse[qi]);
     var dp = 0.0;
-    for (var c = 0u; c < ${g.dv}u; c = c + 1u) {
-      let g_o = d_o[qi * ${g.dv}u + c];
-      dp = dp + g_o * vrow[c];
+    for (var c = 0u; c < ${g.dv / g.V}u; c = c + 1u) {
+      let g_o = d_o[qi * ${g.dv / g.V}u + c];
+      dp = dp + ${dot(g, 'g_o', 'vrow[c]')};
       dv_acc[c] = dv_acc[c] + p * g_o;
     }
     let ds = p * (dp - delta[qi]);
-    for (var c = 0u; c < ${g.d}u; c = c + 1u) { dk_acc[c] = dk_acc[c] + ds * qrow[c]; }
+    for (var c = 0u; c < ${g.d / g.V}u; c = c + 1u) { dk_acc[c] = dk_acc[c] + ds * qrow[c]; }
   }
-  for (var c = 0u; c < ${g.d}u; c = c + 1u) { dk[row * ${g.d}u + c] = dk_acc[c] * ${f32Literal(g.scale)}; }
-  for (var c = 0u; c < ${g.dv}u; c = c + 1u) { dv[row * ${g.dv}u + c] = dv_acc[c]; }
+  for (var c = 0u; c < ${g.d / g.V}u; c = c + 1u) { dk[row * ${g.d / g.V}u + c] = dk_acc[c] * ${f32Literal(g.scale)}; }
+  for (var c = 0u; c < ${g.dv / g.V}u; c = c + 1u) { dv[row * ${g.dv / g.V}u + c] = dv_acc[c]; }
 }`;
   return { wgsl, workgroups };
 }
@@ -248,7 +253,8 @@ function geometry(q: Tensor, k: Tensor, v: Tensor, scale: number | undefined): G
     throw new ShapeError(`${op}: q ${fmtShape(q.shape)} and k ${fmtShape(k.shape)} differ in the feature size`);
   if (Sv !== S)
     throw new ShapeError(`${op}: k ${fmtShape(k.shape)} and v ${fmtShape(v.shape)} differ in the key length`);
-  return { batch: numel(batchShape), L, S, d, dv, scale: scale ?? 1 / Math.sqrt(d), batchShape };
+  const V = d % 4 === 0 && dv % 4 === 0 ? 4 : 1;
+  return { batch: numel(batchShape), L, S, d, dv, scale: scale ?? 1 / Math.sqrt(d), batchShape, V };
 }
 
 /**
