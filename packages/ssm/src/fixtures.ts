@@ -5,6 +5,7 @@
 import type { FixtureAdapter } from '@mim/tensor';
 import { causalConv1d } from './conv1d/causal-conv1d.js';
 import { selectiveScan } from './scan/selective-scan.js';
+import { tokiFixture } from './toki/fixtures.js';
 
 const optional = (inputs: Parameters<FixtureAdapter['forward']>[0], name: string) =>
   inputs.has(name) ? inputs.tensor(name) : null;
@@ -50,4 +51,4 @@ export const causalConv1dFixture: FixtureAdapter = {
   },
 };
 
-export const fixtureAdapters: FixtureAdapter[] = [selectiveScanFixture, causalConv1dFixture];
+export const fixtureAdapters: FixtureAdapter[] = [selectiveScanFixture, causalConv1dFixture, tokiFixture];
