@@ -1,9 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/fixtures.ts'],
+  entry: { index: 'src/index.ts', fixtures: 'src/fixtures.ts', 'bench/index': 'src/bench/index.ts' },
   format: ['esm'],
-  dts: { compilerOptions: { composite: false } },
+  dts: { entry: { index: 'src/index.ts', fixtures: 'src/fixtures.ts' }, compilerOptions: { composite: false } },
   sourcemap: true,
   clean: true,
   target: 'node20',
