@@ -6,7 +6,7 @@
  * Fields beyond the shared schema: `scaling` = time(4L)/time(L) of the fused op (linear ≈ 4), `chunks` (the
  * chunk count the default plan picked) and `peer_skipped` (why the composite was not timed at that size).
  */
-import { fromTypedArray, init, noGrad, sync, type Tensor } from '@mim/tensor';
+import { fromTypedArray, init, memory, noGrad, resetPeakBytes, sync, type Tensor } from '@mim/tensor';
 import { type BenchResult, measure, printTable, result, writeResults } from '@mim/tensor/bench';
 import { planScan, type SelectiveScanOptions, selectiveScan } from '../scan/selective-scan.js';
 import { selectiveScanRef } from '../scan/selective-scan-ref.js';
@@ -17,6 +17,13 @@ const STATE = 16;
 const LENGTHS = [216, 1024, 4096, 16384];
 /** The composite is skipped where its estimated time exceeds this (it grows linearly with L). */
 const COMPOSITE_BUDGET_MS = 45_000;
+/**
+ * …or its estimated peak memory exceeds this: backward() of the step loop keeps every step's intermediate
+ * gradients until it returns, so the composite's forward+backward peak grows linearly with L (~1.6 GB at 216).
+ */
+const COMPOSITE_MEMORY_BUDGET = 4e9;
+/** The composite forward at L = 16384 crashes the process (segfault inside Dawn/lavapipe) on the CI adapter. */
+const COMPOSITE_MAX_LEN = 4096;
 
 type Row = BenchResult & { scaling?: number | null; chunks?: number; peer_skipped?: string };
 
@@ -110,6 +117,7 @@ async function main(): Promise<void> {
   const fused = { fwd: new Map<number, number>(), fwdbwd: new Map<number, number>() };
   const composite = { fwd: new Map<number, number>(), fwdbwd: new Map<number, number>() };
   const skipped = new Map<string, string>();
+  const compositePeak = { fwd: 0, fwdbwd: 0 };
   // 864 = 4·216 only gives the scaling of the L = 216 row.
   for (const len of [...LENGTHS, 864].sort((a, b) => a - b)) {
     for (const mode of ['fwd', 'fwdbwd'] as const) {
@@ -121,12 +129,27 @@ async function main(): Promise<void> {
       if (LENGTHS.includes(len)) {
         const previous = [...composite[mode].entries()].pop();
         const estimate = previous ? (previous[1] * len) / previous[0] : 0;
-        if (estimate > COMPOSITE_BUDGET_MS) {
+        const peakEstimate = previous ? (compositePeak[mode] * len) / previous[0] : 0;
+        if (len > COMPOSITE_MAX_LEN) {
+          skipped.set(
+            `${mode}-${len}`,
+            `L > ${COMPOSITE_MAX_LEN}: the composite crashes the process (segfault in Dawn/lavapipe)`,
+          );
+        } else if (estimate > COMPOSITE_BUDGET_MS) {
           skipped.set(`${mode}-${len}`, `estimated ${(estimate / 1000).toFixed(0)} s from L = ${previous![0]}`);
+        } else if (peakEstimate > COMPOSITE_MEMORY_BUDGET) {
+          skipped.set(
+            `${mode}-${len}`,
+            `estimated peak ${(peakEstimate / 1e9).toFixed(1)} GB from L = ${previous![0]} (autograd keeps every step's gradients until backward returns)`,
+          );
         } else {
           const peerRun =
             mode === 'fwd' ? () => forwardOnly(selectiveScanRef, x) : () => forwardBackward(selectiveScanRef, x);
-          const peer = await measure(peerRun, sync, { warmup: len <= 1024 ? 1 : 0, reps: len <= 1024 ? 3 : 1 });
+          await sync();
+          resetPeakBytes();
+          const base = memory().bytesInUse;
+          const peer = await measure(peerRun, sync, { warmup: len <= 1024 ? 1 : 0, reps: len <= 216 ? 3 : 1 });
+          compositePeak[mode] = memory().peakBytes - base;
           composite[mode].set(len, peer.medianMs);
         }
       }

@@ -14,14 +14,17 @@
  *   bw1     per tile, chunks 1..nC−1: reverse scan from λ = 0 → P_c = Ā[start]·λ0[start] and ΣΔ_c
  *   bwcarry per (b, d): G[nC−1] = dlast; G[c−1] = P_c + exp(A·ΣΔ_c)·G[c]   (in place)
  *   bw2     per tile, checkpoint blocks in reverse: recompute h over TB steps from the checkpoint into a private
- *           array, then run the adjoint backwards emitting du, dΔ, per-tile partials of dA, dD, dbias and a
- *           workgroup reduction over d of dB, dC per time step.
+ *           array, then run the adjoint backwards emitting du, dΔ, per-tile partials of dA, dD, dbias, and the
+ *           adjoint carry entering each checkpoint block
+ *   bwbc    per (b, g, d-part, block, n): dB, dC summed over the channels in registers (recomputing h and λ
+ *           from the two checkpoints), so no workgroup reduction or barrier is needed anywhere.
  *
  * Buffer layouts (f32 elements):
  *   params  [A (D·N) | Dskip (D) | deltaBias (D)]
  *   states  [carry (B·D·nC·N) | ΣΔ (B·D·nC) | checkpoints (B·D·nK·N) | last (B·D·N)]
- *   work    [G (B·D·nC·N) | ΣΔ (B·D·nC) | small partials (B·nC · (D·N + 2D)) | dh0 (B·D·N)]
- *   bcPart  [dB, dC] × (B·G, blocks, N, L)
+ *   work    [G (B·D·nC·N) | ΣΔ (B·D·nC) | small partials (B·nC · (D·N + 2D)) | dh0 (B·D·N) |
+ *            adjoint checkpoints (B·D·nK·N)]
+ *   bcPart  [dB, dC] × (d-parts, B·G, N, L)
  */
 import { MATH_HELPERS } from '@mim/tensor';
 
@@ -42,6 +45,8 @@ export interface ScanGeometry {
   wgDim: number;
   /** Workgroups per group along d. */
   blocks: number;
+  /** Parts the d-sum of dB/dC is split into (partial sums, then a reduce). */
+  dSplit: number;
   softplus: boolean;
 }
 
@@ -62,8 +67,9 @@ export function layout(g: ScanGeometry, saveCheckpoints: boolean) {
     smallWidth,
     smallRows: g.batch * g.chunks,
     workInit: carry + sums + g.batch * g.chunks * smallWidth,
-    workSize: carry + sums + g.batch * g.chunks * smallWidth + rows * g.state,
-    bcHalf: g.batch * g.groups * g.blocks * g.state * g.len,
+    workAdjoint: carry + sums + g.batch * g.chunks * smallWidth + rows * g.state,
+    workSize: carry + sums + g.batch * g.chunks * smallWidth + rows * g.state + rows * g.checkpoints * g.state,
+    bcHalf: g.batch * g.groups * g.state * g.len,
   };
 }
 
@@ -312,14 +318,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 /**
- * Backward pass 2. Bindings: u, delta, params, B, C, dyp, states (checkpoints), work, gradUD ([du | dΔraw]),
- * bcPart ([dB | dC] partials per d-block).
+ * Backward pass 2. Bindings: u, delta, params, B, C, dyp, states (checkpoints), work, du, dΔraw. Also stores the adjoint carry entering every checkpoint block from the right.
  */
 export function backwardMainKernel(g: ScanGeometry, hasCarry: boolean): string {
   const lay = layout(g, true);
-  const rows = g.batch * g.dim;
-  const bdl = rows * g.len;
-  const width = 2 * g.state;
   return `${header(g)}
 @group(0) @binding(0) var<storage, read> u: array<f32>;
 @group(0) @binding(1) var<storage, read> delta: array<f32>;
@@ -329,9 +331,8 @@ export function backwardMainKernel(g: ScanGeometry, hasCarry: boolean): string {
 @group(0) @binding(5) var<storage, read> dyp: array<f32>;
 @group(0) @binding(6) var<storage, read> states: array<f32>;
 @group(0) @binding(7) var<storage, read_write> work: array<f32>;
-@group(0) @binding(8) var<storage, read_write> grad_ud: array<f32>;
-@group(0) @binding(9) var<storage, read_write> bc_part: array<f32>;
-var<workgroup> red: array<f32, ${g.wgDim * width}>;
+@group(0) @binding(8) var<storage, read_write> grad_u: array<f32>;
+@group(0) @binding(9) var<storage, read_write> grad_delta: array<f32>;
 ${tileEntry(g, g.chunks, 0)}
   let dskip = params[D_OFF + d];
   let gbase = (i * NCHUNK + c) * NS;
@@ -341,13 +342,16 @@ ${tileEntry(g, g.chunks, 0)}
   var acc_bias = 0.0;
   var hist: array<f32, ${g.checkpoint * g.state}>;
   var dts: array<f32, ${g.checkpoint}>;
-  let part = ((b * GROUPS + g) * BLOCKS + blk) * NS * LEN;
   let k0 = l0 / TB;
   for (var k = (l1 + TB - 1u) / TB; k > k0; ) {
     k = k - 1u;
     let s0 = k * TB;
     let s1 = min(s0 + TB, LEN);
     let kb = ${lay.statesCkpt}u + (i * NCKPT + k) * NS;
+    if (live) {
+      let mb = ${lay.workAdjoint}u + (i * NCKPT + k) * NS;
+      ${perN(g, 'work[mb + #u] = m#;')}
+    }
     ${perN(g, 'var h# = states[kb + #u];')}
     for (var l = s0; l < s1; l = l + 1u) {
       let j = l - s0;
@@ -361,11 +365,9 @@ ${tileEntry(g, g.chunks, 0)}
       let j = l - s0;
       let dt = dts[j];
       let uu = u[row + l];
-      let du = dt * uu;
       let gy = dyp[row + l];
       var sum_u = 0.0;
       var sum_dt = 0.0;
-      let rb = lid * ${width}u;
       ${perN(
         g,
         `{
@@ -376,28 +378,17 @@ ${tileEntry(g, g.chunks, 0)}
       sum_u = sum_u + lam * bn;
       sum_dt = sum_dt + lam * (bn * uu + a# * ah);
       ga# = ga# + lam * dt * ah;
-      red[rb + #u] = select(0.0, lam * du, live);
-      red[rb + ${g.state}u + #u] = select(0.0, gy * (ah + du * bn), live);
       m# = ab * lam;
     }`,
       )}
       let v = delta[row + l] + dbias;
       let ddt = ${g.softplus ? 'select(sum_dt * sigmoid1(v), sum_dt, v > 20.0)' : 'sum_dt'};
       if (live) {
-        grad_ud[row + l] = dskip * gy + dt * sum_u;
-        grad_ud[${bdl}u + row + l] = ddt;
+        grad_u[row + l] = dskip * gy + dt * sum_u;
+        grad_delta[row + l] = ddt;
       }
       acc_bias = acc_bias + ddt;
       acc_d = acc_d + gy * uu;
-      workgroupBarrier();
-      for (var o = lid; o < ${width}u; o = o + WGD) {
-        var s = 0.0;
-        for (var q = 0u; q < WGD; q = q + 1u) { s = s + red[q * ${width}u + o]; }
-        let which = o / NS;
-        let n = o % NS;
-        bc_part[which * ${lay.bcHalf}u + part + n * LEN + l] = s;
-      }
-      workgroupBarrier();
     }
   }
   if (live) {
@@ -408,6 +399,107 @@ ${tileEntry(g, g.chunks, 0)}
     if (c == 0u) {
       ${perN(g, `work[${lay.workInit}u + i * NS + #u] = m#;`)}
     }
+  }
+}`;
+}
+
+/** Invocations per workgroup of the dB/dC pass (one per n). */
+export function projectionWorkgroupSize(g: ScanGeometry): number {
+  return Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(g.state))));
+}
+
+/** Workgroups of the dB/dC pass. */
+export function projectionWorkgroups(g: ScanGeometry): [number, number] {
+  const tiles = g.batch * g.groups * g.dSplit * g.checkpoints * Math.ceil(g.state / projectionWorkgroupSize(g));
+  const x = Math.min(Math.max(tiles, 1), 32768);
+  return [x, Math.max(1, Math.ceil(tiles / x))];
+}
+
+/**
+ * dB[b,g,n,l] = Σ_{d∈g} λ[l,n]·Δ[l]·u[l] and dC[b,g,n,l] = Σ_{d∈g} dy'[l]·h[l,n]: one invocation per
+ * (b, g, d-part, checkpoint block, n) loops over its channels, recomputing h forward from the state checkpoint
+ * and λ backward from the adjoint checkpoint of the block, summing in registers: race-free, no barriers.
+ * Writes part[(which·dSplit + p)·B·G·N·L + ((b·G + g)·N + n)·L + l]. Bindings: u, delta, params, B, C, dyp,
+ * states, work, part.
+ */
+export function backwardInputProjectionKernel(g: ScanGeometry): string {
+  const lay = layout(g, true);
+  const per = Math.ceil(g.dimPerGroup / g.dSplit);
+  const wg = projectionWorkgroupSize(g);
+  const slices = Math.ceil(g.state / wg);
+  const tiles = g.batch * g.groups * g.dSplit * g.checkpoints * slices;
+  const half = g.batch * g.groups * g.state * g.len;
+  return `${header(g)}
+@group(0) @binding(0) var<storage, read> u: array<f32>;
+@group(0) @binding(1) var<storage, read> delta: array<f32>;
+@group(0) @binding(2) var<storage, read> params: array<f32>;
+@group(0) @binding(3) var<storage, read> Bm: array<f32>;
+@group(0) @binding(4) var<storage, read> Cm: array<f32>;
+@group(0) @binding(5) var<storage, read> dyp: array<f32>;
+@group(0) @binding(6) var<storage, read> states: array<f32>;
+@group(0) @binding(7) var<storage, read> work: array<f32>;
+@group(0) @binding(8) var<storage, read_write> part: array<f32>;
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  // One workgroup per (b, g, part, block, n-slice): every loop bound below is uniform in the workgroup.
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= ${tiles}u) { return; }
+  let nslice = w % ${slices}u;
+  let r1 = w / ${slices}u;
+  let k = r1 % NCKPT;
+  let r2 = r1 / NCKPT;
+  let p = r2 % ${g.dSplit}u;
+  let bg = r2 / ${g.dSplit}u;
+  let b = bg / GROUPS;
+  let g = bg % GROUPS;
+  let n_live = nslice * ${wg}u + lid;
+  let n = min(n_live, NS - 1u);
+  let s0 = k * TB;
+  let count = min(TB, LEN - s0);
+  let bcrow = (bg * NS + n) * LEN + s0;
+  var bn: array<f32, ${g.checkpoint}>;
+  var cn: array<f32, ${g.checkpoint}>;
+  var acc_b: array<f32, ${g.checkpoint}>;
+  var acc_c: array<f32, ${g.checkpoint}>;
+  var decay: array<f32, ${g.checkpoint}>;
+  var dtu: array<f32, ${g.checkpoint}>;
+  for (var j = 0u; j < count; j = j + 1u) {
+    bn[j] = Bm[bcrow + j];
+    cn[j] = Cm[bcrow + j];
+    acc_b[j] = 0.0;
+    acc_c[j] = 0.0;
+  }
+  let d0 = g * DPG + p * ${per}u;
+  let d1 = min(d0 + ${per}u, (g + 1u) * DPG);
+  for (var d = d0; d < d1; d = d + 1u) {
+    let i = b * DIM + d;
+    let row = i * LEN + s0;
+    let a = params[d * NS + n];
+    let dbias = params[BIAS_OFF + d];
+    var h = states[${lay.statesCkpt}u + (i * NCKPT + k) * NS + n];
+    for (var j = 0u; j < count; j = j + 1u) {
+      let dt = step_delta(delta[row + j], dbias);
+      let e = exp(dt * a);
+      let du = dt * u[row + j];
+      decay[j] = e;
+      dtu[j] = du;
+      h = e * h + du * bn[j];
+      acc_c[j] = acc_c[j] + dyp[row + j] * h;
+    }
+    var m = work[${lay.workAdjoint}u + (i * NCKPT + k) * NS + n];
+    for (var j = count; j > 0u; ) {
+      j = j - 1u;
+      let lam = m + cn[j] * dyp[row + j];
+      acc_b[j] = acc_b[j] + lam * dtu[j];
+      m = decay[j] * lam;
+    }
+  }
+  let ob = p * ${half}u + bcrow;
+  if (n_live >= NS) { return; }
+  for (var j = 0u; j < count; j = j + 1u) {
+    part[ob + j] = acc_b[j];
+    part[${g.dSplit * half}u + ob + j] = acc_c[j];
   }
 }`;
 }

@@ -317,17 +317,17 @@ describe('selectiveScan memory', () => {
   }
 
   test('peak extra memory of forward + backward is O(B·D·L + B·N·L + D·N + B·D·N·L/T), not O(B·D·L·N)', async () => {
-    const c = { batch: 1, dim: 128, len: 2048, state: 64, seed: 71 };
+    const c = { batch: 1, dim: 64, len: 2048, state: 32, seed: 71 };
     const peak = await peakExtra(c, 256);
     const { batch: b, dim: d, len: l, state: n } = c;
     const fullStates = 4 * b * d * l * n;
-    const checkpointStride = 8; // the stride planScan picks for N = 64
+    const checkpointStride = 16; // the stride planScan picks for N = 32
     const bound = 4 * (16 * b * d * l + 32 * b * n * l + 8 * d * n + 2 * ((b * d * n * l) / checkpointStride));
     expect(peak).toBeLessThanOrEqual(bound);
     expect(peak).toBeLessThan(fullStates / 2);
     // Quadrupling N grows the peak far less than 4× (the state tensor is never stored).
-    const peak16 = await peakExtra({ ...c, state: 16 }, 256);
-    expect(peak / peak16).toBeLessThan(2.5);
+    const peak8 = await peakExtra({ ...c, state: 8 }, 256);
+    expect(peak / peak8).toBeLessThan(2);
   });
 });
 

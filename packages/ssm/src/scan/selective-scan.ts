@@ -28,12 +28,14 @@ import {
 import {
   backwardCarryKernel,
   backwardChunkKernel,
+  backwardInputProjectionKernel,
   backwardMainKernel,
   forwardCarryKernel,
   forwardChunkKernel,
   forwardOutputKernel,
   gateBackwardKernel,
   layout,
+  projectionWorkgroups,
   type ScanGeometry,
   tileWorkgroups,
 } from './kernels.js';
@@ -127,21 +129,25 @@ const pow2Floor = (x: number): number => 2 ** Math.floor(Math.log2(Math.max(1, x
 /** Chunking and workgroup shape for one call. */
 export function planScan(s: ScanShapes, softplus: boolean, chunkSize?: number): ScanGeometry {
   const dimPerGroup = s.dim / s.groups;
-  const defaultStride = Math.min(64, Math.max(8, pow2Floor(512 / s.state)));
+  // Checkpoint stride: the backward keeps TB·N recomputed states per invocation (512 floats at N = 16).
+  const defaultStride = Math.min(32, Math.max(16, pow2Floor(512 / s.state)));
+  const target = gpuContext(OP).info.software ? 1024 : 65536;
   let chunk: number;
   if (chunkSize !== undefined) {
     if (!(chunkSize >= 1)) throw new ShapeError(`${OP}: chunkSize must be ≥ 1, got ${chunkSize}`);
     chunk = Math.floor(chunkSize);
   } else {
-    const target = gpuContext(OP).info.software ? 1024 : 65536;
     const wanted = Math.ceil(target / Math.max(1, s.batch * s.dim));
     const chunks = Math.max(1, Math.min(wanted, Math.ceil(s.len / 128)));
     chunk = Math.ceil(s.len / chunks);
   }
   const checkpoint = Math.min(defaultStride, chunk);
   chunk = Math.ceil(chunk / checkpoint) * checkpoint;
-  // The backward reduces 2·N values per channel in workgroup memory: keep WGD·2N floats ≤ 16 KiB.
-  const wgDim = Math.max(1, Math.min(64, pow2Floor(2048 / s.state), 2 ** Math.ceil(Math.log2(dimPerGroup))));
+  const wgDim = Math.max(1, Math.min(64, 2 ** Math.ceil(Math.log2(dimPerGroup))));
+  const checkpoints = Math.max(1, Math.ceil(s.len / checkpoint));
+  // The dB/dC pass runs one invocation per (batch, group, block, n); split its sum over d when that is too few.
+  const projectionRows = s.batch * s.groups * checkpoints * s.state;
+  const dSplit = Math.max(1, Math.min(dimPerGroup, 64, Math.ceil(target / projectionRows)));
   return {
     batch: s.batch,
     dim: s.dim,
@@ -152,9 +158,10 @@ export function planScan(s: ScanShapes, softplus: boolean, chunkSize?: number): 
     chunk,
     chunks: Math.max(1, Math.ceil(s.len / chunk)),
     checkpoint,
-    checkpoints: Math.max(1, Math.ceil(s.len / checkpoint)),
+    checkpoints,
     wgDim,
     blocks: Math.ceil(dimPerGroup / wgDim),
+    dSplit,
     softplus,
   };
 }
@@ -259,7 +266,7 @@ export function selectiveScan(
       h0?.dispose();
     }
     const kernel = forwardOutputKernel(g, { hasStart, hasZ: zd !== null, save });
-    checkBindings(OP, 8 + (zd ? 1 : 0) + (ypre ? 1 : 0));
+    checkBindings(OP, 7 + (zd ? 1 : 0) + (ypre ? 1 : 0));
     runKernel(
       'selective_scan_forward',
       kernel,
@@ -337,31 +344,39 @@ function scanBackward(
       );
       dlast?.dispose();
     }
-    const gradUD = empty([2 * bdl], 'f32', `${OP}_backward`);
-    const bcPart = empty([2 * lay.bcHalf], 'f32', `${OP}_backward`);
+    const du = empty([s.batch, s.dim, s.len], 'f32', `${OP}_backward`);
+    const ddelta = empty([s.batch, s.dim, s.len], 'f32', `${OP}_backward`);
     checkBindings(`${OP} backward`, 10);
     runKernel(
       'selective_scan_backward',
       backwardMainKernel(g, hasCarry),
       [ud, dd, params, bd, cd, dyp, states, work],
-      [gradUD, bcPart],
+      [du, ddelta],
       tileWorkgroups(g, g.chunks),
     );
-    dyp.dispose();
-    const du = needs[0] ? viewOf(gradUD, 0, [s.batch, s.dim, s.len]) : null;
-    const ddelta = needs[1] ? viewOf(gradUD, bdl, [s.batch, s.dim, s.len]) : null;
-    gradUD.dispose();
-    // dB, dC: sum the per-block partials over the d-blocks of each group.
+    // dB, dC: per-(d-part) sums over the channels of each group, then a reduce over the parts.
     const bcShape = s.ungrouped ? [s.batch, s.state, s.len] : [s.batch, s.groups, s.state, s.len];
-    const bcSize = s.batch * s.groups * s.state * s.len;
-    const bc =
-      g.blocks === 1
-        ? bcPart
-        : sumMiddle(`${OP}_reduce_bc`, bcPart, 0, 2 * s.batch * s.groups, g.blocks, s.state * s.len);
-    const dB = needs[3] ? viewOf(bc, 0, bcShape) : null;
-    const dC = needs[4] ? viewOf(bc, bcSize, bcShape) : null;
-    if (bc !== bcPart) bcPart.dispose();
-    bc.dispose();
+    let dB: Tensor | null = null;
+    let dC: Tensor | null = null;
+    if (needs[3] || needs[4]) {
+      const half = lay.bcHalf;
+      const part = empty([2 * g.dSplit * half], 'f32', `${OP}_backward`);
+      runKernel(
+        'selective_scan_backward_bc',
+        backwardInputProjectionKernel(g),
+        [ud, dd, params, bd, cd, dyp, states, work],
+        [part],
+        projectionWorkgroups(g),
+      );
+      const bc = g.dSplit === 1 ? part : sumMiddle(`${OP}_reduce_bc`, part, 0, 2, g.dSplit, half);
+      if (needs[3]) dB = viewOf(bc, 0, bcShape);
+      if (needs[4]) dC = viewOf(bc, half, bcShape);
+      if (bc !== part) part.dispose();
+      bc.dispose();
+    }
+    dyp.dispose();
+    if (!needs[0]) du.dispose();
+    if (!needs[1]) ddelta.dispose();
     // dA, dD, ddeltaBias: sum the per-(batch, chunk) partials.
     const small = sumMiddle(`${OP}_reduce_params`, work, lay.workSmall, 1, lay.smallRows, lay.smallWidth);
     const dA = needs[2] ? viewOf(small, 0, [s.dim, s.state]) : null;
@@ -371,6 +386,6 @@ function scanBackward(
     const dInit = needs[8] ? copyRegion(work, lay.workInit, [s.batch, s.dim, s.state]) : null;
     work.dispose();
     if (!needs[6]) dz?.dispose();
-    return [du, ddelta, dA, dB, dC, dD, needs[6] ? dz : null, dBias, dInit];
+    return [needs[0] ? du : null, needs[1] ? ddelta : null, dA, dB, dC, dD, needs[6] ? dz : null, dBias, dInit];
   });
 }
