@@ -77,6 +77,15 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
       return;
     }
     const order = topologicalOrder(root.gradFn);
+    // How many pending slots hold each gradient tensor (a rule may pass the same tensor to several inputs).
+    const holders = new Map<Tensor, number>();
+    const hold = (t: Tensor) => holders.set(t, (holders.get(t) ?? 0) + 1);
+    const release = (t: Tensor) => {
+      const count = (holders.get(t) ?? 0) - 1;
+      holders.set(t, count);
+      if (count <= 0 && t !== gradOutput) t.dispose();
+    };
+    hold(seed);
     const pending = new Map<Node, (Tensor | null)[]>();
     pending.set(
       root.gradFn,
@@ -112,8 +121,14 @@ export function backward(root: Tensor, gradOutput?: Tensor, options: BackwardOpt
         let slot = pending.get(edge.node);
         if (!slot) pending.set(edge.node, (slot = edge.node.outputShapes.map(() => null)));
         const previous = slot[edge.index];
-        slot[edge.index] = previous ? add(previous, g) : g;
+        const next = previous ? add(previous, g) : g;
+        hold(next);
+        slot[edge.index] = next;
+        if (previous) release(previous);
       });
+      // This node's incoming gradients are consumed: free them now (not at the end of backward), so long
+      // chains of ops keep only the gradients still waiting for their node.
+      for (const g of grads) if (g) release(g);
       if (!options.retainGraph) {
         node.freeSaved();
         node.consumed = true;
