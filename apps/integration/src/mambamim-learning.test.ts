@@ -29,9 +29,8 @@ describe('MambaMIM learns on a real CT crop', () => {
     const model = new MambaMIM({ base: CONFIG, seed: 7 });
     const S = model.config.inputSize;
     const f = model.grid;
-    const [train, heldOut] = [0, 1].map((k) =>
-      tensor(ctCrops(loadCtVolume(), S, 2, 11).subarray(k * S ** 3, (k + 1) * S ** 3), [1, 1, S, S, S]),
-    );
+    const crops = ctCrops(loadCtVolume(), S, 2, 11); // crop 0 trains, crop 1 is held out
+    const [train, heldOut] = [0, 1].map((k) => tensor(crops.subarray(k * S ** 3, (k + 1) * S ** 3), [1, 1, S, S, S]));
     const evalVisible = model.drawMask(1);
 
     const heldOutLosses = async () => {
