@@ -235,11 +235,12 @@ export class MambaLayer extends Module {
     super();
     this.norm1 = this.registerModule('norm1', new LayerNorm(dim, { eps: options.eps ?? 1e-5 }));
     this.mamba = this.registerModule('mamba', new Mamba(dim, options));
-    this.norm2 = this.registerModule('norm2', new LayerNorm(dim, { eps: options.eps ?? 1e-5 }));
     this.mlp = this.registerModule(
       'mlp',
       new Mlp(dim, Math.round(dim * (options.mlpRatio ?? 2)), options.initScheme ?? 'mambamim'),
     );
+    // Registration order = state-dict order: the official layer has norm1, mamba, mlp, norm2.
+    this.norm2 = this.registerModule('norm2', new LayerNorm(dim, { eps: options.eps ?? 1e-5 }));
   }
 
   /** x: (batch, L, dim). */
