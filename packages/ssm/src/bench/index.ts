@@ -10,6 +10,7 @@ import { fromTypedArray, init, memory, noGrad, resetPeakBytes, sync, type Tensor
 import { type BenchResult, measure, printTable, result, writeResults } from '@mim/tensor/bench';
 import { planScan, type SelectiveScanOptions, selectiveScan } from '../scan/selective-scan.js';
 import { selectiveScanRef } from '../scan/selective-scan-ref.js';
+import { tokiBenches } from './toki.js';
 
 const BATCH = 2;
 const DIM = 768;
@@ -184,7 +185,8 @@ async function main(): Promise<void> {
       rows.push(row);
     }
   }
-  printTable(rows, `@mim/ssm selective scan (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  rows.push(...(await tokiBenches()));
+  printTable(rows, `@mim/ssm selective scan and TOKI (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   for (const r of rows)
     console.log(
       `  ${r.name} ${r.shape}: scaling ${r.scaling ?? '-'}${r.peer_skipped ? `, composite skipped (${r.peer_skipped})` : ''}`,
