@@ -19,7 +19,6 @@ export {
   MedNeXtBlock,
   UnetResBlock,
 } from './hymamba/encoder.js';
-export { HyMambaLayer } from './hymamba/mamba-layer.js';
 export { sinCosPositionEmbedding3d } from './hymamba/position.js';
 export { MambaMIM, type MambaMimOutput } from './mambamim.js';
 export { ParameterList } from './parameter-list.js';

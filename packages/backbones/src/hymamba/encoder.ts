@@ -4,7 +4,7 @@
  * residual skip blocks, and a Mamba stage on the deepest token grid. State-dict keys are the official ones
  * (`embeddings.*`, `mae.*`).
  */
-import type { BiMambaMode, MambaInitScheme } from '@mim/ssm';
+import { type BiMambaMode, type MambaInitScheme, MambaLayer } from '@mim/ssm';
 import {
   add,
   Conv3d,
@@ -27,7 +27,6 @@ import {
   where,
 } from '@mim/tensor';
 import { type SparseMasks, sparse } from '../sparse.js';
-import { HyMambaLayer } from './mamba-layer.js';
 import { sinCosPositionEmbedding3d } from './position.js';
 
 /** How the Mamba stage sees a masked grid (METHODS.md §3.4). */
@@ -190,7 +189,7 @@ export class Embeddings extends Module {
 export class MambaStage extends Module {
   readonly pos_embed: Tensor;
   readonly mask_token: Tensor;
-  readonly blocks: ModuleList<HyMambaLayer>;
+  readonly blocks: ModuleList<MambaLayer>;
   readonly sequence: MambaSequence;
 
   constructor(
@@ -209,7 +208,7 @@ export class MambaStage extends Module {
         Array.from(
           { length: options.mambaDepth },
           () =>
-            new HyMambaLayer(dim, {
+            new MambaLayer(dim, {
               dState: options.dState,
               dConv: options.dConv,
               expand: options.expand,
