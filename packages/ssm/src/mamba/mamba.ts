@@ -93,6 +93,15 @@ function flipSequence(x: Tensor): Tensor {
   return out;
 }
 
+/** The per-direction inputs of the selective scan, all channels-first. */
+interface ScanInputs {
+  u: Tensor;
+  delta: Tensor;
+  B: Tensor;
+  C: Tensor;
+  z: Tensor;
+}
+
 /** (batch, L, F) → (batch, F, L) contiguous. */
 const channelsFirst = (x: Tensor): Tensor => contiguous(transpose(x, 1, 2));
 
@@ -173,54 +182,47 @@ export class Mamba extends Module {
     }
   }
 
-  /** One direction: conv + scan on (batch, 2E, L) xz (already channels-first). Returns y (batch, E, L). */
-  private branch(xz: Tensor, conv: DepthwiseConv1d, xProj: Linear, dtProj: Linear, aLog: Tensor, D: Tensor): Tensor {
+  /** conv1d + SiLU and the projections of one direction, on channels-first xz (batch, 2E, L). */
+  private projections(xz: Tensor, conv: DepthwiseConv1d, xProj: Linear, dtProj: Linear): ScanInputs {
     const E = this.dInner;
-    const x = narrow(xz, 1, 0, E);
-    const z = narrow(xz, 1, E, E);
-    const u = conv.forward(contiguous(x));
-    const xDbl = xProj.forward(contiguous(transpose(u, 1, 2))); // (batch, L, R + 2N)
     const R = this.dtRank;
     const N = this.dState;
-    const delta = channelsFirst(matmul(narrow(xDbl, 2, 0, R), dtProj.weight, { transposeB: true }));
-    const B = channelsFirst(narrow(xDbl, 2, R, N));
-    const C = channelsFirst(narrow(xDbl, 2, R + N, N));
-    const A = neg(exp(aLog));
-    return selectiveScan(u, delta, A, B, C, { D, z: contiguous(z), deltaBias: dtProj.bias, deltaSoftplus: true });
+    const u = conv.forward(contiguous(narrow(xz, 1, 0, E)));
+    const xDbl = xProj.forward(contiguous(transpose(u, 1, 2))); // (batch, L, R + 2N)
+    return {
+      u,
+      delta: channelsFirst(matmul(narrow(xDbl, 2, 0, R), dtProj.weight, { transposeB: true })),
+      B: channelsFirst(narrow(xDbl, 2, R, N)),
+      C: channelsFirst(narrow(xDbl, 2, R + N, N)),
+      z: contiguous(narrow(xz, 1, E, E)),
+    };
+  }
+
+  private scan(s: ScanInputs, aLog: Tensor, D: Tensor, deltaBias: Tensor | null): Tensor {
+    return selectiveScan(s.u, s.delta, neg(exp(aLog)), s.B, s.C, { D, z: s.z, deltaBias, deltaSoftplus: true });
   }
 
   /** h: (batch, L, dModel) → (batch, L, dModel). */
   forward(h: Tensor): Tensor {
     const xz = channelsFirst(this.in_proj.forward(h)); // (batch, 2E, L)
-    let y = this.branch(xz, this.conv1d, this.x_proj, this.dt_proj, this.A_log, this.D);
+    const forward = this.projections(xz, this.conv1d, this.x_proj, this.dt_proj);
+    let y = this.scan(forward, this.A_log, this.D, this.dt_proj.bias);
     if (this.bimamba === 'v1') {
-      y = add(y, flipSequence(this.scanReversedShared(xz)));
+      // Vim v1: the same conv output and projections, flipped along L, scanned with A_b.
+      const flipped: ScanInputs = {
+        u: flipSequence(forward.u),
+        delta: flipSequence(forward.delta),
+        B: flipSequence(forward.B),
+        C: flipSequence(forward.C),
+        z: flipSequence(forward.z),
+      };
+      y = add(y, flipSequence(this.scan(flipped, this.A_b_log, this.D, this.dt_proj.bias)));
     } else if (this.bimamba === 'v2') {
-      const yb = this.branch(flipSequence(xz), this.conv1d_b, this.x_proj_b, this.dt_proj_b, this.A_b_log, this.D_b);
-      y = add(y, flipSequence(yb));
+      const backward = this.projections(flipSequence(xz), this.conv1d_b, this.x_proj_b, this.dt_proj_b);
+      y = add(y, flipSequence(this.scan(backward, this.A_b_log, this.D_b, this.dt_proj_b.bias)));
       if (this.divideOut) y = div(y, 2);
     }
     return this.out_proj.forward(contiguous(transpose(y, 1, 2)));
-  }
-
-  /** Vim v1's second scan: the shared conv output and projections, flipped, with A_b. */
-  private scanReversedShared(xz: Tensor): Tensor {
-    const E = this.dInner;
-    const R = this.dtRank;
-    const N = this.dState;
-    const u = this.conv1d.forward(contiguous(narrow(xz, 1, 0, E)));
-    const xDbl = this.x_proj.forward(contiguous(transpose(u, 1, 2)));
-    const delta = channelsFirst(matmul(narrow(xDbl, 2, 0, R), this.dt_proj.weight, { transposeB: true }));
-    const B = channelsFirst(narrow(xDbl, 2, R, N));
-    const C = channelsFirst(narrow(xDbl, 2, R + N, N));
-    const Ab = neg(exp(this.A_b_log));
-    const z = contiguous(narrow(xz, 1, E, E));
-    return selectiveScan(flipSequence(u), flipSequence(delta), Ab, flipSequence(B), flipSequence(C), {
-      D: this.D,
-      z: flipSequence(z),
-      deltaBias: this.dt_proj.bias,
-      deltaSoftplus: true,
-    });
   }
 }
 
