@@ -3,10 +3,11 @@
  * 1/(1 − p), multiplied in (so the gradient is the same mask). In eval mode or with p = 0 they return x.
  */
 
+import { recordOp } from '../../autograd/record.js';
 import { bernoulli, type RandomOptions } from '../../random/random.js';
 import { fmtShape, ShapeError } from '../../runtime/errors.js';
 import type { Tensor } from '../../tensor.js';
-import { mul } from '../elementwise/binary.js';
+import { mapElementwise } from '../elementwise/launcher.js';
 import { contiguous } from '../movement/copy.js';
 
 function checkP(op: string, p: number): void {
@@ -17,11 +18,24 @@ function checkP(op: string, p: number): void {
 export function dropout(x: Tensor, p: number, training = true, options: RandomOptions = {}): Tensor {
   checkP('dropout', p);
   if (!training || p === 0) return contiguous(x);
-  const keepMask = bernoulli(1 - p, x.shape, options);
-  const scaled = mul(keepMask, 1 / (1 - p));
+  return applyKeepMask(x, bernoulli(1 - p, x.shape, options), p);
+}
+
+/** x · mask / (1 − p) as one fused kernel (mask broadcasts); the backward is the same product on the gradient. */
+function scaledMask(name: string, t: Tensor, keepMask: Tensor, scale: number): Tensor {
+  return mapElementwise({
+    name,
+    inputs: [t, keepMask, scale],
+    source: (ty) =>
+      `fn op(x: ${ty.ty('f32')}, m: ${ty.ty('f32')}, s: ${ty.ty('f32')}) -> ${ty.ty('f32')} { return x * m * s; }`,
+  });
+}
+
+function applyKeepMask(x: Tensor, keepMask: Tensor, p: number): Tensor {
+  const scale = 1 / (1 - p);
+  const out = scaledMask('dropout', x, keepMask, scale);
+  recordOp('dropout', [x], [out], ([g], [mask]) => [scaledMask('dropout_backward', g!, mask, scale)], [keepMask]);
   keepMask.dispose();
-  const out = mul(x, scaled);
-  scaled.dispose();
   return out;
 }
 
@@ -31,10 +45,5 @@ export function dropPath(x: Tensor, p: number, training = true, options: RandomO
   if (x.rank === 0) throw new ShapeError(`dropPath: input ${fmtShape(x.shape)} needs a batch axis`);
   if (!training || p === 0) return contiguous(x);
   const maskShape = [x.shape[0], ...x.shape.slice(1).map(() => 1)];
-  const keepMask = bernoulli(1 - p, maskShape, options);
-  const scaled = mul(keepMask, 1 / (1 - p));
-  keepMask.dispose();
-  const out = mul(x, scaled);
-  scaled.dispose();
-  return out;
+  return applyKeepMask(x, bernoulli(1 - p, maskShape, options), p);
 }
