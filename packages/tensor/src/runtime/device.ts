@@ -141,6 +141,8 @@ async function acquire(options: InitOptions): Promise<GpuContext> {
   const requiredFeatures: GPUFeatureName[] = [];
   if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
   if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
+  // Only read by profileKernels (per-dispatch timestamps); requesting it changes nothing else.
+  if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
 
   let device: GPUDevice;
   try {

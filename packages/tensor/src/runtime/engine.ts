@@ -6,6 +6,7 @@
 import { BufferPool } from './buffer-pool.js';
 import { type GpuContext, gpuContext, takeUncapturedErrors } from './device.js';
 import { GpuValidationError, ShaderCompileError } from './errors.js';
+import type { KernelProfiler } from './profile.js';
 
 export interface KernelLaunch {
   /** Kernel name, used in labels and error messages. */
@@ -47,6 +48,8 @@ export class Engine {
   private batchLabels: string[] = [];
   dispatchCount = 0;
   submitCount = 0;
+  /** Set by `profileKernels`: every dispatch then gets its own timestamped pass. */
+  private profiler: KernelProfiler | null = null;
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -130,12 +133,15 @@ export class Engine {
       });
       this.bindGroups.set(key, bindGroup);
     }
-    if (!this.pass) {
-      this.encoder ??= this.device.createCommandEncoder({ label: 'mim-batch' });
-      this.pass = this.encoder.beginComputePass({ label: 'mim-pass' });
-    }
     const [x, y = 1, z = 1] = launch.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
+    if (this.profiler) this.endPass();
+    if (!this.pass) {
+      this.encoder ??= this.device.createCommandEncoder({ label: 'mim-batch' });
+      const label = this.profiler?.byShape && launch.describe ? `${launch.name} ${launch.describe}` : launch.name;
+      const timestampWrites = this.profiler?.passTimestamps(label, this.encoder);
+      this.pass = this.encoder.beginComputePass({ label: 'mim-pass', timestampWrites });
+    }
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
@@ -158,9 +164,24 @@ export class Engine {
     }
   }
 
+  startProfile(profiler: KernelProfiler): void {
+    if (this.profiler) throw new Error('profileKernels: a profile is already open (profiles do not nest)');
+    this.flush();
+    this.profiler = profiler;
+  }
+
+  endProfile(): void {
+    this.flush();
+    this.profiler = null;
+  }
+
   /** Submits everything recorded so far; buffers released meanwhile become reusable. */
   flush(): void {
     this.endPass();
+    if (this.profiler) {
+      this.encoder ??= this.device.createCommandEncoder({ label: 'mim-batch' });
+      this.profiler.resolve(this.encoder);
+    }
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
