@@ -48,6 +48,11 @@ export interface ScanGeometry {
   /** Parts the d-sum of dB/dC is split into (partial sums, then a reduce). */
   dSplit: number;
   softplus: boolean;
+  /**
+   * Subgroup size S of the vec4 forward kernels (vector-kernels.ts), or 0 for the scalar kernels. Set only when
+   * L, T and TB are multiples of 4 and the adapter has subgroups of one fixed size.
+   */
+  subgroup: number;
 }
 
 /** Element offsets of the regions of the `states` and `work` buffers. */
@@ -73,15 +78,16 @@ export function layout(g: ScanGeometry, saveCheckpoints: boolean) {
   };
 }
 
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 /** One line per state index n, with `#` replaced by n. */
-const perN = (g: ScanGeometry, line: string): string =>
+export const perN = (g: ScanGeometry, line: string): string =>
   range(g.state)
     .map((n) => line.replaceAll('#', String(n)))
     .join('\n    ');
 
-function header(g: ScanGeometry): string {
-  return `${MATH_HELPERS}
+/** Constants and helpers of every scan kernel (`subgroups`: the vec4 kernels, which need the extension). */
+export function header(g: ScanGeometry, subgroups = false): string {
+  return `${subgroups ? 'enable subgroups;\n' : ''}${MATH_HELPERS}
 const DIM = ${g.dim}u;
 const LEN = ${g.len}u;
 const NS = ${g.state}u;
@@ -100,12 +106,16 @@ fn step_delta(raw: f32, bias: f32) -> f32 {
 }`;
 }
 
-/** Tile decoding (b, c, g, blk → d). `gridChunks` tiles per batch along L, starting at chunk `chunkBase`. */
-function tileEntry(g: ScanGeometry, gridChunks: number, chunkBase: number): string {
+/**
+ * Tile decoding (b, c, g, blk → d). `gridChunks` tiles per batch along L, starting at chunk `chunkBase`. The
+ * vec4 kernels also get `lane`, the subgroup invocation id.
+ */
+export function tileEntry(g: ScanGeometry, gridChunks: number, chunkBase: number, subgroups = false): string {
   const tiles = g.batch * gridChunks * g.groups * g.blocks;
+  const lane = subgroups ? ', @builtin(subgroup_invocation_id) lane: u32' : '';
   return `@compute @workgroup_size(${g.wgDim})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+        @builtin(local_invocation_index) lid: u32${lane}) {
   let w = wid.x + wid.y * nwg.x;
   if (w >= ${tiles}u) { return; }
   let blk = w % BLOCKS;

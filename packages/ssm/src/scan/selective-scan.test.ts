@@ -7,6 +7,8 @@ import {
   add,
   concat,
   fromTypedArray,
+  gpuContext,
+  init,
   memory,
   mul,
   narrow,
@@ -31,7 +33,7 @@ import {
   type ScanTensors,
   uploadProblem,
 } from './scan-test-helpers.js';
-import { type SelectiveScanOptions, selectiveScan } from './selective-scan.js';
+import { planScan, type SelectiveScanOptions, selectiveScan } from './selective-scan.js';
 import { selectiveScanRef } from './selective-scan-ref.js';
 
 type ScanFn = typeof selectiveScan;
@@ -296,6 +298,64 @@ describe('selectiveScan properties', () => {
         const g = r.grads[name];
         if (g) expect(g.every(Number.isFinite), name).toBe(true);
       }
+    }
+  });
+});
+
+const VECTOR_CASES: [string, ScanCase, number | undefined][] = [
+  ['L = 4, one vec4', { batch: 2, dim: 5, len: 4, state: 4, hasInit: true }, undefined],
+  ['L not a multiple of the chunk', { batch: 1, dim: 7, len: 200, state: 16, hasInit: true }, 48],
+  ['many chunks of one checkpoint of 4 steps', { batch: 1, dim: 4, len: 36, state: 3 }, 4],
+  ['dim below one subgroup, N = 1', { batch: 2, dim: 3, len: 24, state: 1 }, 8],
+  ['N not a multiple of the subgroup', { batch: 1, dim: 9, len: 40, state: 12 }, 16],
+  ['two d-blocks, odd', { batch: 1, dim: 131, len: 32, state: 16 }, 16],
+  [
+    'grouped B/C, 70 channels per group, no z',
+    { batch: 1, dim: 280, len: 12, state: 8, groups: 4, grouped: true, hasZ: false },
+    undefined,
+  ],
+  [
+    'no softplus, no bias, no D',
+    { batch: 1, dim: 5, len: 28, state: 6, softplus: false, hasBias: false, hasD: false },
+    8,
+  ],
+];
+
+await init(); // before collection: whether the adapter has subgroups decides which tests run
+describe.skipIf(!gpuContext().hasSubgroups)('selectiveScan vec4 kernels (subgroup-shared B and C)', () => {
+  const plan = (c: ScanCase, chunk: number | undefined, vectorize: boolean) =>
+    planScan({ ...c, groups: c.groups ?? 1, ungrouped: !c.grouped }, true, chunk, vectorize);
+
+  test('are planned only where L and the chunk are multiples of 4', () => {
+    const c = { batch: 1, dim: 4, len: 40, state: 4 };
+    expect(plan(c, undefined, true).subgroup).toBeGreaterThan(0);
+    expect(plan(c, undefined, false).subgroup).toBe(0);
+    expect(plan({ ...c, len: 37 }, undefined, true).subgroup).toBe(0);
+    expect(plan({ ...c, len: 1 }, undefined, true).subgroup).toBe(0);
+    expect(plan(c, 2, true).subgroup).toBe(0); // checkpoint stride 2
+    expect(plan({ ...c, dim: 2 }, 8, true).wgDim).toBeGreaterThanOrEqual(plan({ ...c, dim: 2 }, 8, true).subgroup);
+  });
+
+  test.each(VECTOR_CASES)('forward, %s: same as the float64 reference and the scalar kernels', async (_, c, chunk) => {
+    using _s = scope();
+    const p = makeProblem({ ...c, seed: 7 + c.len + c.dim });
+    const t = uploadProblem(p);
+    expect(plan(c, chunk, true).subgroup).toBeGreaterThan(0);
+    const vector = run(selectiveScan, t, p, { chunkSize: chunk, vectorize: true });
+    const scalar = run(selectiveScan, t, p, { chunkSize: chunk, vectorize: false });
+    const ref = runReference(p);
+    expectAllClose(await vector.out.toArray(), ref.out, TOLERANCE.fixtureForward, 'out');
+    expectAllClose(await vector.lastState.toArray(), ref.lastState, TOLERANCE.fixtureForward, 'lastState');
+    expectAllClose(await vector.out.toArray(), await scalar.out.toArray(), 1e-5, 'out vs scalar kernels');
+  });
+
+  test.each(VECTOR_CASES.slice(0, 4))('gradients, %s: same as with the scalar kernels', async (_, c, chunk) => {
+    const p = makeProblem({ ...c, seed: 17 + c.len });
+    const vector = await forwardBackward(selectiveScan, p, { chunkSize: chunk, vectorize: true });
+    const scalar = await forwardBackward(selectiveScan, p, { chunkSize: chunk, vectorize: false });
+    for (const name of NAMES) {
+      const a = vector.grads[name];
+      if (a) expectAllClose(a, scalar.grads[name]!, 1e-4, `grad ${name}`);
     }
   });
 });

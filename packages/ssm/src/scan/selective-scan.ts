@@ -40,6 +40,7 @@ import {
   tileWorkgroups,
 } from './kernels.js';
 import { checkBindings, dense, sumMiddle, viewOf } from './launch.js';
+import { forwardChunkKernelVec4, forwardOutputKernelVec4 } from './vector-kernels.js';
 
 export interface SelectiveScanOptions {
   /** Skip weight, (dim). */
@@ -60,6 +61,12 @@ export interface SelectiveScanOptions {
    * one chunk: the chunk pass would only add work there).
    */
   chunkSize?: number;
+  /**
+   * Use the vec4 forward kernels, whose subgroups share the loads of B and C (tuning and testing). Default: on
+   * software adapters with subgroups of one fixed size, where they are about three times faster. Only taken
+   * when L is a multiple of 4 (and so are the chunk and checkpoint lengths); otherwise the scalar kernels run.
+   */
+  vectorize?: boolean;
 }
 
 export interface SelectiveScanResult {
@@ -126,8 +133,22 @@ export function scanShapes(
 
 const pow2Floor = (x: number): number => 2 ** Math.floor(Math.log2(Math.max(1, x)));
 
+/**
+ * The subgroup size the vec4 kernels may assume: the adapter's, when it has subgroups of one fixed size of at most
+ * 64 (a workgroup then holds whole subgroups), else 0. `vectorize` undefined: only on software adapters, the
+ * ones where it was measured to pay off (GPUs already broadcast a load that every lane of a warp makes).
+ */
+function vectorSubgroup(vectorize: boolean | undefined): number {
+  const context = gpuContext(OP);
+  if (vectorize === false || !context.hasSubgroups) return 0;
+  if (vectorize === undefined && !context.info.software) return 0;
+  const info = context.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const size = info.subgroupMinSize ?? 0;
+  return size > 0 && size === info.subgroupMaxSize && size <= 64 ? size : 0;
+}
+
 /** Chunking and workgroup shape for one call. */
-export function planScan(s: ScanShapes, softplus: boolean, chunkSize?: number): ScanGeometry {
+export function planScan(s: ScanShapes, softplus: boolean, chunkSize?: number, vectorize?: boolean): ScanGeometry {
   const dimPerGroup = s.dim / s.groups;
   // Checkpoint stride: the backward keeps TB·N recomputed states per invocation (512 floats at N = 16).
   const defaultStride = Math.min(32, Math.max(16, pow2Floor(512 / s.state)));
@@ -143,7 +164,8 @@ export function planScan(s: ScanShapes, softplus: boolean, chunkSize?: number): 
   }
   const checkpoint = Math.min(defaultStride, chunk);
   chunk = Math.ceil(chunk / checkpoint) * checkpoint;
-  const wgDim = Math.max(1, Math.min(64, 2 ** Math.ceil(Math.log2(dimPerGroup))));
+  const subgroup = s.len % 4 === 0 && checkpoint % 4 === 0 ? vectorSubgroup(vectorize) : 0;
+  const wgDim = Math.max(subgroup, 1, Math.min(64, 2 ** Math.ceil(Math.log2(dimPerGroup))));
   const checkpoints = Math.max(1, Math.ceil(s.len / checkpoint));
   // The dB/dC pass runs one invocation per (batch, group, block, n); split its sum over d when that is too few.
   const projectionRows = s.batch * s.groups * checkpoints * s.state;
@@ -163,6 +185,7 @@ export function planScan(s: ScanShapes, softplus: boolean, chunkSize?: number): 
     blocks: Math.ceil(dimPerGroup / wgDim),
     dSplit,
     softplus,
+    subgroup,
   };
 }
 
@@ -229,7 +252,7 @@ export function selectiveScan(
     if (!wantLast) return out;
     return { out, lastState: init ? init.detach() : zeros([s.batch, s.dim, s.state]) };
   }
-  const g = planScan(s, options.deltaSoftplus === true, options.chunkSize);
+  const g = planScan(s, options.deltaSoftplus === true, options.chunkSize, options.vectorize);
   const inputs = [u, delta, A, B, C, D, z, bias, init];
   const save = needsGrad(...inputs);
   const lay = layout(g, save);
@@ -248,7 +271,7 @@ export function selectiveScan(
     if (g.chunks > 1) {
       runKernel(
         'selective_scan_chunks',
-        forwardChunkKernel(g),
+        g.subgroup > 0 ? forwardChunkKernelVec4(g) : forwardChunkKernel(g),
         [ud, dd, params, bd, states],
         [],
         tileWorkgroups(g, g.chunks - 1),
@@ -265,7 +288,8 @@ export function selectiveScan(
       );
       h0?.dispose();
     }
-    const kernel = forwardOutputKernel(g, { hasStart, hasZ: zd !== null, save });
+    const flags = { hasStart, hasZ: zd !== null, save };
+    const kernel = g.subgroup > 0 ? forwardOutputKernelVec4(g, flags) : forwardOutputKernel(g, flags);
     checkBindings(OP, 7 + (zd ? 1 : 0) + (ypre ? 1 : 0));
     runKernel(
       'selective_scan_forward',
