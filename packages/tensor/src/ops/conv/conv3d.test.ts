@@ -3,6 +3,7 @@ import { expectAllClose, finiteDifferences, randomArray, TOLERANCE } from '../..
 import { tensor } from '../creation.js';
 import { type ConvCase, checkConvCase } from './conv-test-helpers.js';
 import { conv3d, convTranspose3d } from './conv3d.js';
+import { rowTile } from './direct.js';
 import { conv3dGradRef, conv3dRef, convTranspose3dGradRef, convTranspose3dRef } from './reference.js';
 
 // Each case names the kernels it exercises (forward / input gradient / weight gradient).
@@ -164,5 +165,18 @@ describe('gradients against float64 finite differences', () => {
     );
     expectAllClose(await x.grad!.toArray(), fd[0], TOLERANCE.finiteDifference, 'grad_x');
     expectAllClose(await w.grad!.toArray(), fd[1], TOLERANCE.finiteDifference, 'grad_weight');
+  });
+});
+
+describe('row tiles', () => {
+  it('cut a row into the fewest equal blocks of at most 16 outputs, never computing past the row end', () => {
+    expect([48, 24, 12, 6, 5, 1].map(rowTile)).toEqual([16, 12, 12, 6, 5, 1]);
+    for (let width = 1; width <= 200; width++) {
+      const tile = rowTile(width);
+      const blocks = Math.ceil(width / tile);
+      expect(tile).toBeLessThanOrEqual(16);
+      expect(blocks).toBe(Math.ceil(width / 16)); // no more blocks than 16-wide tiles need
+      expect(blocks * tile - width).toBeLessThan(blocks); // waste < one output per block
+    }
   });
 });

@@ -25,11 +25,13 @@ export function directTiles(geom: ConvGeometry, variant: 'direct' | 'depthwise')
 }
 
 /**
- * Outputs per invocation along W. Long rows measured fastest on lavapipe (8 channels × 16 positions ≈ 14
- * GFLOP/s against 7 for 8 × 4 on the 3×3×3 conv); short rows take a smaller tile to waste fewer lanes.
+ * Outputs per invocation along W: rows are cut into the fewest blocks of at most 16 (long rows measured fastest
+ * on lavapipe: 8 channels × 16 positions ≈ 14 GFLOP/s against 7 for 8 × 4 on the 3×3×3 conv), all of the same
+ * width, so no lane computes a position past the row end (a 24-wide row is 2 × 12, not 16 + 16 with 8 wasted).
  */
 export function rowTile(width: number): number {
-  return width <= 4 ? 4 : width <= 8 ? 8 : 16;
+  const blocks = Math.max(1, Math.ceil(width / 16));
+  return Math.max(1, Math.ceil(width / blocks));
 }
 
 /** Sorted distinct values of j·stride + e·dilation (the row offsets a W tile touches). */
