@@ -17,6 +17,10 @@ const conv3dCases: [string, ConvCase][] = [
     { x: [1, 16, 5, 6, 9], weight: [16, 16, 3, 3, 3], options: { padding: 1 } },
   ],
   [
+    'k3 s1 p1, 12→12 (direct T=12 / gather T=12)',
+    { x: [1, 12, 4, 5, 7], weight: [12, 12, 3, 3, 3], options: { padding: 1 } },
+  ],
+  [
     'k3 s2 p1 on odd sizes (direct / gather phase mode)',
     { x: [2, 9, 7, 9, 11], weight: [10, 9, 3, 3, 3], options: { stride: 2, padding: 1 } },
   ],

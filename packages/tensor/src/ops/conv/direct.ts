@@ -20,8 +20,16 @@ export interface DirectTiles {
 export function directTiles(geom: ConvGeometry, variant: 'direct' | 'depthwise'): DirectTiles {
   const width = rowTile(geom.yDims[2]);
   if (variant === 'depthwise') return { channels: 1, width };
-  const py = cpgY(geom);
-  return { channels: py >= 8 ? 8 : py >= 2 ? 4 : 1, width };
+  return { channels: channelTileSize(cpgY(geom)), width };
+}
+
+/**
+ * Channels per invocation for `count` channels of a group: 8 (two vec4 sums per position), or 12 where that
+ * divides the count and 8 does not (12 → one block instead of 8 + 8 with 4 idle channels), 4 for 2–7, 1 for 1.
+ */
+export function channelTileSize(count: number): number {
+  if (count >= 8) return count % 8 !== 0 && count % 12 === 0 ? 12 : 8;
+  return count >= 2 ? 4 : 1;
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 import { empty, runKernel } from '../../runtime/kernel.js';
 import type { Tensor } from '../../tensor.js';
-import { rowTile } from './direct.js';
+import { channelTileSize, rowTile } from './direct.js';
 import { type ConvGeometry, cpgX, cpgY } from './geometry.js';
 import { channelTile, decode, entry, launchGrid, packBlocks, packWeight } from './pack.js';
 
@@ -27,7 +27,7 @@ function gatherTiles(geom: ConvGeometry, variant: GatherVariant): { channels: nu
     variant === 'nonoverlap' || geom.stride[2] > 1 ? Math.ceil(geom.xDims[2] / geom.stride[2]) : geom.xDims[2];
   const width = variant === 'nonoverlap' ? Math.min(8, rowTile(extent)) : rowTile(extent);
   if (variant === 'depthwise') return { channels: 1, width };
-  return { channels: px >= 8 ? 8 : px >= 2 ? 4 : 1, width };
+  return { channels: channelTileSize(px), width };
 }
 
 /** True when every X voxel receives at most one tap per channel: kernel = stride, padding 0, dilation 1. */
