@@ -4,12 +4,15 @@
  *
  * Two variants, both correct on every adapter (tests force each one with `setMatmulVariant`):
  * - `register` (default on software adapters such as lavapipe): no shared memory and no barriers; each
- *   invocation accumulates a TM×TN tile in registers, loads vec4s where the layout allows (A along K or M,
- *   B along N or K) and unrolls K by 4. Edge tiles clamp their reads and mask their writes.
+ *   invocation accumulates a TM×TN tile in registers with fma(), loads vec4s where the layout allows (A along K
+ *   or M, B along N or K) and unrolls K by 4. Edge tiles clamp their reads and mask their writes. Where the
+ *   device has subgroups of one fixed size, the lanes of a subgroup share the rows of A: each value of A is
+ *   loaded by one lane and broadcast (`RegisterTile.subgroup`).
  * - `shared` (default on hardware GPUs): a 64×64 output tile per 16×16 workgroup, K staged through
  *   workgroup memory in slices of 16, 4×4 outputs per invocation.
  */
 import type { AdapterSummary } from '../../runtime/device.js';
+import { MimError } from '../../runtime/errors.js';
 
 export type MatmulVariant = 'register' | 'shared';
 
@@ -46,6 +49,13 @@ export interface RegisterTile {
   TN: number;
   WGX: number;
   WGY: number;
+  /**
+   * Subgroup size S to share A through, or 0/absent. With S, the lanes of a subgroup (which all work on the same TM
+   * rows) load the TM×4 block of A that a K step needs once between them, each lane a vec4, and hand every row to
+   * all lanes with `subgroupBroadcast` — instead of each lane loading all TM rows itself. Needs WGY = 1, WGX a
+   * multiple of S and an adapter whose subgroups are all of size S.
+   */
+  subgroup?: number;
 }
 
 let tileOverride: RegisterTile | null = null;
@@ -56,14 +66,25 @@ export function setRegisterTile(tile: RegisterTile | null): void {
 }
 
 /**
- * Tile shapes per adapter class. On lavapipe a workgroup runs on one CPU thread and loads whose address is
- * the same for the whole workgroup are scalar loads plus a broadcast, while divergent ones are per-lane: a
- * 1-D workgroup that shares its TM rows of A (uniform loads) and spreads the columns of B over lanes wins.
+ * Tile shapes per adapter class. `subgroup` is the size every subgroup of the device has (0: no subgroups, or
+ * sizes that vary), from `matmulSubgroupSize`.
+ *
+ * On lavapipe (llvmpipe) a workgroup runs on one CPU thread, 8 invocations per AVX2 vector. Its SSBO loads are
+ * per lane — a scalar load, a bounds check and an insert for every lane and component — unless the address is a
+ * compile-time uniform (constants only: llvmpipe does not treat workgroup_id or loop counters as uniform), so
+ * loads, not FMAs, set the speed: the kernel must load each value as few times as it can. A subgroup that works on
+ * the same TM rows loads each value of A once between its lanes and broadcasts it (`RegisterTile.subgroup`), so
+ * A costs little and a tall tile — many rows of A per column of B a lane loads — wins.
  */
-export function registerTileFor(info: AdapterSummary | null, problem: MatmulProblem): RegisterTile {
+export function registerTileFor(info: AdapterSummary | null, problem: MatmulProblem, subgroup = 0): RegisterTile {
   if (tileOverride) return tileOverride;
   const software = info?.software ?? true;
-  // Measured on lavapipe (1024³): 8×8 tiles on 8×8 workgroups beat 4×8 by ~12% and 16×8 / 8×16 (spills).
+  if (software && subgroup > 0) {
+    const TM = problem.M <= 4 ? 4 : problem.M <= 8 ? 8 : problem.M <= 16 ? 16 : 32;
+    return { TM, TN: 4, WGX: 2 * subgroup, WGY: 1, subgroup };
+  }
+  // Without subgroups (measured on lavapipe, 1024³): 8×8 tiles on 8×8 workgroups beat 4×8 by ~12% and 16×8 /
+  // 8×16 (spills).
   const TM = problem.M <= 4 ? 4 : 8;
   const TN = problem.N <= 4 ? 4 : 8;
   if (software) return { TM, TN, WGX: 8, WGY: 8 };
@@ -126,6 +147,59 @@ function chooseLoads(problem: MatmulProblem, tile: RegisterTile): { loadA: LoadA
   return { loadA, loadB };
 }
 
+/**
+ * A loads shared by the lanes of a subgroup (see `RegisterTile.subgroup`). The TM×4 block of A one K step needs is
+ * cut into TM chunks of 4 values — vecK / scalar: row r at k..k+3; vecM: rows 4i..4i+3 at k+q — and lane l loads
+ * chunks l, l + S, … into `av0`, `av1`, …; every row's 4 values are then gathered with `subgroupBroadcast` from the
+ * lane holding them, so each value of A is loaded once per subgroup instead of once per lane. Returns the pointer
+ * prelude and the loop-body lines defining `a0…a{TM-1}` (vec4 over k..k+3), or null when the tile shares nothing.
+ */
+function sharedChunksA(
+  problem: MatmulProblem,
+  tile: RegisterTile,
+  loadA: LoadA,
+): { pointers: string[]; loads: string[] } | null {
+  const S = tile.subgroup ?? 0;
+  if (!S) return null;
+  const { M, a } = problem;
+  const { TM, WGX, WGY } = tile;
+  if (WGY !== 1 || WGX % S !== 0) {
+    throw new MimError(`matmul: a tile sharing A over subgroups of ${S} needs WGY = 1 and WGX a multiple of ${S}`);
+  }
+  const registers = Math.ceil(TM / S);
+  const pointers: string[] = [];
+  const loads: string[] = [];
+  const G = TM / 4; // vecM chunks per k
+  for (let i = 0; i < registers; i++) {
+    pointers.push(`  let ch${i} = min(${i * S}u + lane, ${TM - 1}u);`);
+    if (loadA === 'vecM') {
+      const rowVec = `min(m0 + 4u * (ch${i} % ${G}u), ${M - 4}u) / 4u`;
+      pointers.push(`  let pla${i} = baseA + ${rowVec} + ${mulIndex(`(ch${i} / ${G}u)`, a.colStride / 4)};`);
+      loads.push(`    let av${i} = A[pla${i} + ${mulIndex('k', a.colStride / 4)}];`);
+    } else {
+      const row = `min(m0 + ch${i}, ${M - 1}u)`;
+      const vec = loadA === 'vecK';
+      pointers.push(`  let pla${i} = baseA + ${mulIndex(row, vec ? a.rowStride / 4 : a.rowStride)};`);
+      if (vec) loads.push(`    let av${i} = A[pla${i} + k / 4u];`);
+      else {
+        const e = [0, 1, 2, 3].map((q) => `A[pla${i} + ${mulIndex(`(k + ${q}u)`, a.colStride)}]`);
+        loads.push(`    let av${i} = vec4<f32>(${e.join(', ')});`);
+      }
+    }
+  }
+  const comp = ['x', 'y', 'z', 'w'];
+  for (let r = 0; r < TM; r++) {
+    if (loadA === 'vecM') {
+      const parts = [0, 1, 2, 3].map((q) => {
+        const c = q * G + Math.floor(r / 4);
+        return `subgroupBroadcast(av${Math.floor(c / S)}.${comp[r % 4]}, ${c % S}u)`;
+      });
+      loads.push(`    let a${r} = vec4<f32>(${parts.join(', ')});`);
+    } else loads.push(`    let a${r} = subgroupBroadcast(av${Math.floor(r / S)}, ${r % S}u);`);
+  }
+  return { pointers, loads };
+}
+
 /** The register-tiled kernel (see the file comment). */
 export function registerKernel(problem: MatmulProblem, tile: RegisterTile, chunked: boolean): string {
   const { M, N, K, a, b } = problem;
@@ -143,7 +217,12 @@ export function registerKernel(problem: MatmulProblem, tile: RegisterTile, chunk
   const emit = (s: string) => lines.push(s);
 
   // Row / column pointers, hoisted out of the K loop. Reads clamp to the last row/column (edge tiles).
-  if (loadA === 'vecM') {
+  const S = tile.subgroup ?? 0;
+  const shared = sharedChunksA(problem, tile, loadA);
+  if (shared) lines.push(...shared.pointers);
+  if (shared && K4 === K) {
+    // Only the tail (K % 4 values) reads A row by row.
+  } else if (loadA === 'vecM') {
     for (let i = 0; i < TM / 4; i++) emit(`  let pam${i} = baseA + min(m0 + ${4 * i}u, ${M - 4}u) / 4u;`);
   } else {
     for (const r of rows) {
@@ -164,7 +243,8 @@ export function registerKernel(problem: MatmulProblem, tile: RegisterTile, chunk
   // Main loop: 4 values of K per iteration.
   const body: string[] = [];
   const b4 = (s: string) => body.push(`    ${s}`);
-  if (loadA === 'vecK') for (const r of rows) b4(`let a${r} = A[pa${r} + k / 4u];`);
+  if (shared) body.push(...shared.loads);
+  else if (loadA === 'vecK') for (const r of rows) b4(`let a${r} = A[pa${r} + k / 4u];`);
   else if (loadA === 'vecM') {
     for (let i = 0; i < TM / 4; i++)
       for (let q = 0; q < 4; q++) b4(`let at${q}_${i} = A[pam${i} + ${mulIndex(`(k + ${q}u)`, a.colStride / 4)}];`);
@@ -197,8 +277,9 @@ export function registerKernel(problem: MatmulProblem, tile: RegisterTile, chunk
   const comp = ['x', 'y', 'z', 'w'];
   for (const r of rows)
     for (const j of groups) {
-      const terms = [0, 1, 2, 3].map((q) => `a${r}.${comp[q]} * b${q}_${j}`);
-      b4(`acc${r}_${j} = acc${r}_${j} + ${terms.join(' + ')};`);
+      let expr = `acc${r}_${j}`;
+      for (let q = 0; q < 4; q++) expr = `fma(vec4<f32>(a${r}.${comp[q]}), b${q}_${j}, ${expr})`;
+      b4(`acc${r}_${j} = ${expr};`);
     }
   if (K4 > 0) {
     emit(`  for (var k = 0u; k < ${K4}u; k = k + 4u) {`);
@@ -238,13 +319,13 @@ export function registerKernel(problem: MatmulProblem, tile: RegisterTile, chunk
   }
 
   const arr = (vec: boolean) => (vec ? 'array<vec4<f32>>' : 'array<f32>');
-  return `// matmul register ${TM}x${TN} A:${loadA} B:${loadB}
+  return `${S ? 'enable subgroups;\n' : ''}// matmul register ${TM}x${TN}${S ? ` A shared by ${S} lanes` : ''} A:${loadA} B:${loadB}
 @group(0) @binding(0) var<storage, read> A: ${arr(vecA)};
 @group(0) @binding(1) var<storage, read> B: ${arr(vecB)};
 @group(0) @binding(2) var<storage, read_write> C: ${arr(vecC)};
 ${paramsDecl(chunked, 3)}
 @compute @workgroup_size(${WGX}, ${WGY})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>${S ? ', @builtin(subgroup_invocation_id) lane: u32' : ''}) {
   let n0 = (wid.x * ${WGX}u + lid.x) * ${TN}u;
   let m0 = ((wid.y${chunked ? ' + params.rowBase' : ''})${WGY > 1 ? ` * ${WGY}u + lid.y` : ''}) * ${TM}u;
   // No early return: out-of-range invocations clamp their reads and skip their writes, which keeps the
@@ -328,6 +409,7 @@ export function matmulLaunch(
   problem: MatmulProblem,
   variant: MatmulVariant,
   info: AdapterSummary | null,
+  subgroup = 0,
 ): MatmulLaunch {
   const batch = problem.batchShape.reduce((x, y) => x * y, 1);
   if (variant === 'shared') {
@@ -335,7 +417,12 @@ export function matmulLaunch(
     const chunked = y > MAX_GROUPS || batch > MAX_GROUPS;
     return { wgsl: sharedKernel(problem, chunked), workgroups: [Math.ceil(problem.N / BN), y, batch], chunked };
   }
-  const tile = registerTileFor(info, problem);
+  const tile = registerTileFor(info, problem, subgroup);
+  if (tile.subgroup && tile.subgroup !== subgroup) {
+    throw new MimError(
+      `matmul: register tile shares A over subgroups of ${tile.subgroup} but the device's subgroup size is ${subgroup || 'not fixed'}; drop 'subgroup' from the tile`,
+    );
+  }
   const x = Math.ceil(problem.N / tile.TN / tile.WGX);
   const y = Math.ceil(problem.M / tile.TM / tile.WGY);
   const chunked = y > MAX_GROUPS || batch > MAX_GROUPS;

@@ -14,7 +14,7 @@ import { tensor } from '../creation.js';
 import { expand, slice, transpose } from '../movement/views.js';
 import { sum } from '../reduce/reduce.js';
 import { defaultVariant, type MatmulVariant, matmulLaunch, type RegisterTile, setRegisterTile } from './kernel.js';
-import { type MatmulOptions, matmul, setMatmulVariant } from './matmul.js';
+import { type MatmulOptions, matmul, matmulSubgroupSize, setMatmulVariant } from './matmul.js';
 
 const numel = (shape: readonly number[]) => shape.reduce((x, y) => x * y, 1);
 let seed = 1;
@@ -210,16 +210,23 @@ describe.each(variants)('matmul (%s variant)', (variant) => {
   });
 });
 
+/** Tiles with `subgroup: 8` stand for "shared over the device's subgroups" and are skipped on devices without. */
 describe.each<RegisterTile>([
   { TM: 4, TN: 4, WGX: 8, WGY: 8 },
   { TM: 4, TN: 8, WGX: 8, WGY: 8 },
   { TM: 8, TN: 8, WGX: 8, WGY: 8 },
   { TM: 8, TN: 4, WGX: 16, WGY: 8 },
   { TM: 8, TN: 8, WGX: 64, WGY: 1 },
+  { TM: 32, TN: 4, WGX: 16, WGY: 1, subgroup: 8 },
+  { TM: 16, TN: 8, WGX: 8, WGY: 1, subgroup: 8 },
+  { TM: 12, TN: 4, WGX: 8, WGY: 1, subgroup: 8 },
+  { TM: 4, TN: 4, WGX: 16, WGY: 1, subgroup: 8 },
 ])('matmul register tile %j', (tile) => {
-  it('is exact on aligned, odd and transposed layouts', async () => {
+  it('is exact on aligned, odd, edge and transposed layouts', async (context) => {
+    const subgroup = matmulSubgroupSize();
+    if (tile.subgroup && !subgroup) context.skip();
     setMatmulVariant('register');
-    setRegisterTile(tile);
+    setRegisterTile(tile.subgroup ? { ...tile, WGX: Math.max(tile.WGX, subgroup), subgroup } : tile);
     try {
       await check([13, 7], [7, 5]);
       await check([16, 12], [12, 20]);
@@ -227,10 +234,18 @@ describe.each<RegisterTile>([
       await check([12, 9], [12, 20], { transposeA: true });
       await check([16, 12], [20, 12], { transposeB: true });
       await check([3, 9, 5], [5, 11]);
+      if (!tile.subgroup) return;
+      // Edge tiles of the shared-A path: M, N, K not multiples of the tile (or of 4), M or N below 4, a transposed
+      // A (vecM chunks) with a K tail, a transposed B (vecK), batches.
+      await check([37, 70], [70, 45]);
+      await check([2, 33], [33, 70]);
+      await check([70, 33], [33, 3]);
+      await check([37, 40], [37, 20], { transposeA: true });
+      await check([3, 40, 24], [3, 12, 40], { transposeA: true, transposeB: true });
     } finally {
       setRegisterTile(null);
     }
-  });
+  }, 300_000);
 });
 
 describe('matmul errors', () => {

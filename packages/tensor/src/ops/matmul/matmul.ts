@@ -36,6 +36,18 @@ export function setMatmulVariant(variant: MatmulVariant | 'auto'): MatmulVariant
   return previous;
 }
 
+/**
+ * The subgroup size register tiles may share A over: the adapter's when all its subgroups have that one size (at
+ * most 64, so a workgroup holds whole subgroups), else 0 — also when the device has no `subgroups` feature.
+ */
+export function matmulSubgroupSize(): number {
+  const context = gpuContext('matmul');
+  if (!context.hasSubgroups) return 0;
+  const info = context.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const size = info.subgroupMinSize ?? 0;
+  return size > 0 && size === info.subgroupMaxSize && size <= 64 ? size : 0;
+}
+
 /** The variant the next matmul will use on the current device. */
 export function matmulVariant(): MatmulVariant {
   return forcedVariant === 'auto' ? defaultVariant(gpuContext('matmul').info) : forcedVariant;
@@ -173,7 +185,7 @@ const MAX_GROUPS = 65535;
 
 function launch(problem: MatmulProblem, a: Tensor, b: Tensor, out: Tensor): void {
   const variant = matmulVariant();
-  const { wgsl, workgroups, chunked } = matmulLaunch(problem, variant, gpuContext('matmul').info);
+  const { wgsl, workgroups, chunked } = matmulLaunch(problem, variant, gpuContext('matmul').info, matmulSubgroupSize());
   const [x, y, z] = workgroups;
   const name = `matmul_${variant}`;
   const describe = `${fmtShape(a.shape)} @ ${fmtShape(b.shape)} -> ${fmtShape(out.shape)}`;
