@@ -2,6 +2,11 @@
  * `npm run bench -w @mim/tensor`: matmul, an elementwise chain, a binary op, a reduction and a plain copy
  * kernel, each against TF.js's WebGPU backend on the same device where it has the op, in one run. Prints a
  * table and writes `<repo root>/bench-results/tensor.json`.
+ *
+ * `MIM_BENCH_ONLY=matmul,add npm run bench -w @mim/tensor` runs only the rows whose name starts with one of the
+ * comma-separated words (`matmul` also takes `matmul-batched`; the layer sections are conv3d, depthwise,
+ * convTranspose3d, norm, attention, adamw) and leaves the results file alone, since the run is partial.
+ * `MIM_BENCH_TILES=…` runs the matmul register-tile sweep instead (`matmul-tiles.ts` says how).
  */
 import { memory, resetPeakBytes, sync } from '../memory.js';
 import { add, mul } from '../ops/elementwise/binary.js';
@@ -14,6 +19,7 @@ import { empty, grid1d, runKernel } from '../runtime/kernel.js';
 import type { Tensor } from '../tensor.js';
 import { type BenchResult, measure, printTable, result, writeResults } from './harness.js';
 import { layerBenches } from './layers.js';
+import { matmulTileSweep, parseTile } from './matmul-tiles.js';
 import { type TfjsPeer, tfjsPeer } from './tfjs-peer.js';
 
 type TfTensor = ReturnType<TfjsPeer['tf']['tensor']>;
@@ -44,9 +50,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   runKernel('bench_copy', wgsl, [src], [dst], workgroups);
 }
 
+const only = process.env.MIM_BENCH_ONLY?.split(',')
+  .map((word) => word.trim())
+  .filter(Boolean);
+const wanted = (name: string) => !only || only.some((word) => name.startsWith(word));
+const layerSections = ['conv3d', 'depthwise', 'convTranspose3d', 'norm', 'attention', 'adamw'];
+
 async function main(): Promise<void> {
   const started = performance.now();
   await init();
+  const tiles = process.env.MIM_BENCH_TILES;
+  if (tiles) {
+    const peerWanted = process.env.MIM_BENCH_PEER !== '0';
+    await matmulTileSweep(peerWanted ? await tfjsPeer() : null, {
+      tiles: tiles.split(',').map(parseTile),
+      sizes: (process.env.MIM_BENCH_SIZES ?? '1024').split(',').map(Number),
+      reps: Number(process.env.MIM_BENCH_REPS ?? 5),
+    });
+    return;
+  }
   const peer = await tfjsPeer();
   const tf = peer?.tf;
   const waitPeer = async () => peer?.wait();
@@ -145,7 +167,7 @@ async function main(): Promise<void> {
   await waitPeer();
 
   const results: BenchResult[] = [];
-  for (const c of cases) {
+  for (const c of cases.filter((entry) => wanted(entry.name))) {
     const options = { reps: c.reps, warmup: c.warmup ?? 2, inner: c.inner ?? 1 };
     await sync();
     resetPeakBytes();
@@ -170,7 +192,7 @@ async function main(): Promise<void> {
   }
   for (const t of ours) t.dispose();
   for (const t of theirs) t.dispose();
-  results.push(...(await layerBenches(peer, copyKernel)));
+  results.push(...(await layerBenches(peer, copyKernel, only ? { only: layerSections.filter(wanted) } : {})));
 
   printTable(results, `@mim/tensor benchmarks (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   const mm = results.find((r) => r.name === 'matmul' && r.shape === '1024x1024x1024');
@@ -179,6 +201,10 @@ async function main(): Promise<void> {
   if (mm?.ratio != null) console.log(`matmul 1024³ vs tfjs-webgpu: ${mm.ratio}x (target ≥ 3x)`);
   if (copyRow?.gbps && addRow?.gbps) {
     console.log(`add bandwidth / copy bandwidth: ${(addRow.gbps / copyRow.gbps).toFixed(2)} (target ≥ 0.5)`);
+  }
+  if (only) {
+    console.log(`MIM_BENCH_ONLY=${only.join(',')}: partial run, bench-results/tensor.json left as it was`);
+    return;
   }
   const path = await writeResults('tensor', results);
   console.log(`wrote ${path}`);
