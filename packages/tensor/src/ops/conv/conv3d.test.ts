@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAllClose, finiteDifferences, randomArray, TOLERANCE } from '../../test/index.js';
 import { tensor } from '../creation.js';
 import { type ConvCase, checkConvCase } from './conv-test-helpers.js';
 import { conv3d, convTranspose3d } from './conv3d.js';
-import { rowTile } from './direct.js';
+import { rowTile, setConvSubgroupSize } from './direct.js';
 import { conv3dGradRef, conv3dRef, convTranspose3dGradRef, convTranspose3dRef } from './reference.js';
 
 // Each case names the kernels it exercises (forward / input gradient / weight gradient).
@@ -169,6 +169,22 @@ describe('gradients against float64 finite differences', () => {
     );
     expectAllClose(await x.grad!.toArray(), fd[0], TOLERANCE.finiteDifference, 'grad_x');
     expectAllClose(await w.grad!.toArray(), fd[1], TOLERANCE.finiteDifference, 'grad_weight');
+  });
+});
+
+// The cases above run with the device's subgroup sharing (lavapipe: 8 lanes). These force the flat layout every
+// adapter without fixed-size subgroups runs (0), and sharing over 4 lanes (weights and gradients spread over
+// several registers per lane).
+const subgroupCases = [
+  ...conv3dCases.filter(([name]) => /5→7|12→12|^dilation 2$|groups 2 \(3 in/.test(name)),
+  ...transposeCases.filter(([name]) => /gather stride 1/.test(name)),
+];
+describe.each([0, 4])('conv kernels with the subgroup size forced to %i', (size) => {
+  beforeAll(() => setConvSubgroupSize(size));
+  afterAll(() => setConvSubgroupSize(null));
+  it.each(subgroupCases)('%s', async (_name, c) => {
+    const errors = await checkConvCase(c);
+    expect(errors.every((e) => e <= 1e-3)).toBe(true);
   });
 });
 

@@ -9,8 +9,9 @@
  */
 import { empty, runKernel } from '../../runtime/kernel.js';
 import type { Tensor } from '../../tensor.js';
+import { matmulSubgroupSize } from '../matmul/matmul.js';
 import { type ConvGeometry, cpgX, cpgY } from './geometry.js';
-import { channelTile, decode, entry, launchGrid, packBlocks, packWeight } from './pack.js';
+import { CONV_WG, channelTile, decode, entry, launchGrid, packBlocks, packWeight } from './pack.js';
 
 export interface DirectTiles {
   channels: number;
@@ -49,8 +50,35 @@ export function rowOffsets(tileW: number, k: number, stride: number, dilation: n
   return [...set].sort((a, b) => a - b);
 }
 
-/** WGSL of the direct kernel (exported for tests of the generator). */
-export function directWgsl(geom: ConvGeometry, tiles: DirectTiles, hasBias: boolean): { wgsl: string; total: number } {
+/**
+ * Grid of the subgroup layout: workgroup x over the output rows (W blocks × H × D, CONV_WG per workgroup), y over
+ * the channel blocks of all groups, z over the batch. Null when a dimension would pass the 65535-workgroup limit.
+ */
+export function subgroupGrid(geom: ConvGeometry, tiles: DirectTiles): [number, number, number] | null {
+  const spatial = geom.yDims[0] * geom.yDims[1] * Math.ceil(geom.yDims[2] / tiles.width);
+  const grid: [number, number, number] = [
+    Math.ceil(spatial / CONV_WG),
+    geom.groups * packBlocks(geom, 'forward', tiles.channels),
+    geom.n,
+  ];
+  return grid.every((g) => g <= 65535) ? grid : null;
+}
+
+/**
+ * WGSL of the direct kernel (exported for tests of the generator).
+ *
+ * With `subgroup` = S (a device whose subgroups all have S lanes) the kernel shares the weights over each
+ * subgroup: the workgroup id fixes the channel block and the batch entry, so every lane of a subgroup needs the
+ * same kW·T weights per (input channel, kd, kh); lane l loads chunk l of them and `subgroupBroadcast` hands each
+ * chunk to all lanes. On CPU adapters (lavapipe) every load is per lane, so this halves the loads of the inner
+ * loop. Border taps are masked rather than skipped, to keep the control flow uniform around the broadcasts.
+ */
+export function directWgsl(
+  geom: ConvGeometry,
+  tiles: DirectTiles,
+  hasBias: boolean,
+  subgroup = 0,
+): { wgsl: string; total: number } {
   const tile = channelTile(tiles.channels);
   const TW = tiles.width;
   const Q = tile.chunks;
@@ -77,13 +105,26 @@ export function directWgsl(geom: ConvGeometry, tiles: DirectTiles, hasBias: bool
     );
   });
   for (let j = 0; j < TW; j++) for (let q = 0; q < Q; q++) lines.push(`  var acc${j}_${q} = ${tile.type}(0.0);`);
+  const S = subgroup;
   const inner: string[] = [];
   offsets.forEach((_, r) => {
-    inner.push(`        let x${r} = select(0.0, x[row + c${r}], m${r});`);
+    inner.push(`        let x${r} = select(0.0, x[row + c${r}], m${r}${S ? ' && inRow' : ''});`);
   });
   inner.push(`        let wk = (((gb * ${px}u + ci) * ${kD}u + a) * ${kH}u + b) * ${kW * Q}u;`);
+  const chunkCount = kW * Q;
+  if (S) {
+    for (let i = 0; i < Math.ceil(chunkCount / S); i++)
+      inner.push(`        let wv${i} = w[wk + min(lane + ${i * S}u, ${chunkCount - 1}u)];`);
+  }
   for (let e = 0; e < kW; e++) {
-    for (let q = 0; q < Q; q++) inner.push(`        let w${e}_${q} = w[wk + ${e * Q + q}u];`);
+    for (let q = 0; q < Q; q++) {
+      const c = e * Q + q;
+      inner.push(
+        S
+          ? `        let w${e}_${q} = subgroupBroadcast(wv${Math.floor(c / S)}, ${c % S}u);`
+          : `        let w${e}_${q} = w[wk + ${c}u];`,
+      );
+    }
     for (let j = 0; j < TW; j++) {
       const r = slot.get(j * sW + e * dW);
       for (let q = 0; q < Q; q++) {
@@ -110,10 +151,19 @@ export function directWgsl(geom: ConvGeometry, tiles: DirectTiles, hasBias: bool
     stores.push('  }');
   }
   const wType = tile.type;
-  const wgsl = `@group(0) @binding(0) var<storage, read> x: array<f32>;
+  const head = `${S ? 'enable subgroups;\n' : ''}@group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<${wType}>;
 ${hasBias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;' : ''}
-@group(0) @binding(${hasBias ? 3 : 2}) var<storage, read_write> out: array<f32>;
+@group(0) @binding(${hasBias ? 3 : 2}) var<storage, read_write> out: array<f32>;`;
+  const common = `  let g = gb / ${blocks}u;
+  let blk = gb % ${blocks}u;
+${lines.join('\n')}
+  let xn = (n * ${geom.cx}u + g * ${px}u) * ${DHW}u;
+  let od0 = i32(od) * ${sD} - ${pD};
+  let oh0 = i32(oh) * ${sH} - ${pH};`;
+  let wgsl: string;
+  if (!S) {
+    wgsl = `${head}
 ${entry(total, rowStride)}
 ${decode(
   'index',
@@ -125,12 +175,7 @@ ${decode(
   ],
   'n',
 )}
-  let g = gb / ${blocks}u;
-  let blk = gb % ${blocks}u;
-${lines.join('\n')}
-  let xn = (n * ${geom.cx}u + g * ${px}u) * ${DHW}u;
-  let od0 = i32(od) * ${sD} - ${pD};
-  let oh0 = i32(oh) * ${sH} - ${pH};
+${common}
   for (var ci = 0u; ci < ${px}u; ci++) {
     let xc = xn + ci * ${DHW}u;
     for (var a = 0u; a < ${kD}u; a++) {
@@ -146,7 +191,57 @@ ${inner.join('\n')}
   }
 ${stores.join('\n')}
 }`;
+  } else {
+    const spatial = Do * Ho * wBlocks;
+    wgsl = `${head}
+@compute @workgroup_size(${CONV_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let gb = wid.y;
+  let n = wid.z;
+  let sp = wid.x * ${CONV_WG}u + lidx;
+  // No early return and no skipped taps: every lane takes part in every broadcast. Stores are guarded instead.
+  let inRange = sp < ${spatial}u;
+${decode(
+  `min(sp, ${spatial - 1}u)`,
+  [
+    ['wb', wBlocks],
+    ['oh', Ho],
+  ],
+  'od',
+)}
+${common}
+  for (var ci = 0u; ci < ${px}u; ci++) {
+    let xc = xn + ci * ${DHW}u;
+    for (var a = 0u; a < ${kD}u; a++) {
+      let id = od0 + i32(a) * ${dD};
+      let inD = id >= 0 && id < ${D};
+      for (var b = 0u; b < ${kH}u; b++) {
+        let ih = oh0 + i32(b) * ${dH};
+        let inRow = inD && ih >= 0 && ih < ${H};
+        let row = xc + (u32(clamp(id, 0, ${D - 1})) * ${H}u + u32(clamp(ih, 0, ${H - 1}))) * ${W}u;
+${inner.join('\n')}
+      }
+    }
+  }
+  if (inRange) {
+${stores.join('\n')}
+  }
+}`;
+  }
   return { wgsl, total };
+}
+
+let subgroupOverride: number | null = null;
+
+/** Forces the subgroup size the conv kernels share weights over (0: none; tests); null restores the device's. */
+export function setConvSubgroupSize(size: number | null): void {
+  subgroupOverride = size;
+}
+
+/** The fixed subgroup size of the device (0 when it has none or they vary), unless a test forced one. */
+export function convSubgroupSize(): number {
+  return subgroupOverride ?? matmulSubgroupSize();
 }
 
 /** Y = conv(X, weight) (+ bias over CY). `x` (N, CX, D, H, W) contiguous, weight (CY, CX/G, kD, kH, kW). */
@@ -162,8 +257,10 @@ export function runDirect(
   const out = empty([geom.n, geom.cy, ...geom.yDims], 'f32', name);
   if (out.size === 0) return out;
   const packed = tiles.channels === 1 ? weight : packWeight(weight, geom, 'forward', tiles.channels);
-  const { wgsl, total } = directWgsl(geom, tiles, bias !== null);
-  const { workgroups } = launchGrid(total);
+  const grid = subgroupGrid(geom, tiles);
+  const subgroup = grid ? convSubgroupSize() : 0;
+  const { wgsl, total } = directWgsl(geom, tiles, bias !== null, subgroup);
+  const workgroups = subgroup && grid ? grid : launchGrid(total).workgroups;
   const inputs = bias ? [x, packed, bias] : [x, packed];
   runKernel(`${name}.${variant}`, wgsl, inputs, [out], workgroups);
   if (packed !== weight) packed.dispose();

@@ -14,9 +14,9 @@
  */
 import { empty, runKernel } from '../../runtime/kernel.js';
 import type { Tensor } from '../../tensor.js';
-import { channelTileSize, rowTile } from './direct.js';
+import { channelTileSize, convSubgroupSize, rowTile } from './direct.js';
 import { type ConvGeometry, cpgX, cpgY } from './geometry.js';
-import { channelTile, decode, entry, launchGrid, packBlocks, packWeight } from './pack.js';
+import { CONV_WG, channelTile, decode, entry, launchGrid, packBlocks, packWeight } from './pack.js';
 
 export type GatherVariant = 'gather' | 'depthwise' | 'nonoverlap';
 
@@ -51,7 +51,36 @@ function tapGuard(name: string, i: string, tap: string, s: number, p: number, di
       if (${name} >= ${size}) { continue; }`;
 }
 
-function gatherWgsl(geom: ConvGeometry, variant: GatherVariant, hasBias: boolean): { wgsl: string; total: number } {
+/** Whether the stride-1 gather shares its weights over subgroups (see `gatherWgsl`). */
+function sharesWeights(geom: ConvGeometry, variant: GatherVariant): boolean {
+  return variant === 'gather' && geom.stride.every((s) => s === 1);
+}
+
+/** Subgroup-layout grid: x over (W blocks × H × D) rows, y over channel blocks, z over the batch; null if too big. */
+function subgroupGatherGrid(geom: ConvGeometry, variant: GatherVariant): [number, number, number] | null {
+  const tiles = gatherTiles(geom, variant);
+  const [D, H, W] = geom.xDims;
+  const grid: [number, number, number] = [
+    Math.ceil((D * H * Math.ceil(W / tiles.width)) / CONV_WG),
+    geom.groups * packBlocks(geom, 'transposed', tiles.channels),
+    geom.n,
+  ];
+  return grid.every((g) => g <= 65535) ? grid : null;
+}
+
+/**
+ * WGSL of the gather kernel. With `subgroup` = S (stride-1 'gather' only) the channel block and batch entry come
+ * from the workgroup id, each lane loads one chunk of the kW·T weights a (o, kd, kh) step needs and
+ * `subgroupBroadcast` shares them, and border taps are masked instead of skipped (uniform control flow around the
+ * broadcasts) — the same scheme as the direct kernel.
+ */
+function gatherWgsl(
+  geom: ConvGeometry,
+  variant: GatherVariant,
+  hasBias: boolean,
+  subgroup = 0,
+): { wgsl: string; total: number } {
+  const S = sharesWeights(geom, variant) ? subgroup : 0;
   const tiles = gatherTiles(geom, variant);
   const tile = channelTile(tiles.channels);
   const TW = tiles.width;
@@ -92,7 +121,12 @@ function gatherWgsl(geom: ConvGeometry, variant: GatherVariant, hasBias: boolean
   for (let j = 0; j < outputsPerBlock; j++)
     for (let q = 0; q < Q; q++) pre.push(`  var acc${j}_${q} = ${tile.type}(0.0);`);
   const weightLoads = (e: number, indent: string): string[] =>
-    Array.from({ length: Q }, (_, q) => `${indent}let w${e}_${q} = w[wk + ${e * Q + q}u];`);
+    Array.from({ length: Q }, (_, q) => {
+      const c = e * Q + q;
+      return S
+        ? `${indent}let w${e}_${q} = subgroupBroadcast(wv${Math.floor(c / S)}, ${c % S}u);`
+        : `${indent}let w${e}_${q} = w[wk + ${c}u];`;
+    });
   const fma = (j: number, e: number, value: string, indent: string): string[] =>
     Array.from({ length: Q }, (_, q) => `${indent}acc${j}_${q} = fma(w${e}_${q}, ${tile.splat(value)}, acc${j}_${q});`);
   let dhLoop: string;
@@ -126,7 +160,7 @@ ${fmas.join('\n')}
         pre.push(
           `  let p${r} = ow0 + ${o}; let m${r} = p${r} >= 0 && p${r} < ${Wo}; let c${r} = u32(clamp(p${r}, 0, ${Wo - 1}));`,
         );
-        rowLoads.push(`        let y${r} = select(0.0, y[row + c${r}], m${r});`);
+        rowLoads.push(`        let y${r} = select(0.0, y[row + c${r}], m${r}${S ? ' && inRow' : ''});`);
       });
       for (let e = 0; e < kW; e++) {
         fmas.push(...weightLoads(e, '        '));
@@ -152,7 +186,28 @@ ${fmas.join('\n')}
       for (let j = 0; j < TW; j++) positions.push(`r + ${sW}u * (mb * ${TW}u + ${j}u)`);
     }
     rowLoads.push(`        let wk = (((gb * ${py}u + o) * ${kD}u + u32(a)) * ${kH}u + u32(b)) * ${kW * Q}u;`);
-    dhLoop = `  let id0 = i32(id);
+    if (S) {
+      for (let i = 0; i < Math.ceil((kW * Q) / S); i++)
+        rowLoads.push(`        let wv${i} = w[wk + min(lane + ${i * S}u, ${kW * Q - 1}u)];`);
+    }
+    dhLoop = S
+      ? `  let id0 = i32(id);
+  let ih0 = i32(ih);
+  for (var o = 0u; o < ${py}u; o++) {
+    let yc = (n * ${geom.cy}u + g * ${py}u + o) * ${Do * Ho * Wo}u;
+    for (var a = 0; a < ${kD}; a++) {
+      let odt = id0 + ${pD} - a * ${dD};
+      let inD = odt >= 0 && odt < ${Do};
+      for (var b = 0; b < ${kH}; b++) {
+        let oht = ih0 + ${pH} - b * ${dH};
+        let inRow = inD && oht >= 0 && oht < ${Ho};
+        let row = yc + (u32(clamp(odt, 0, ${Do - 1})) * ${Ho}u + u32(clamp(oht, 0, ${Ho - 1}))) * ${Wo}u;
+${rowLoads.join('\n')}
+${fmas.join('\n')}
+      }
+    }
+  }`
+      : `  let id0 = i32(id);
   let ih0 = i32(ih);
   for (var o = 0u; o < ${py}u; o++) {
     let yc = (n * ${geom.cy}u + g * ${py}u + o) * ${Do * Ho * Wo}u;
@@ -184,17 +239,29 @@ ${fmas.join('\n')}
     });
     stores.push('  }');
   }
-  const wgsl = `@group(0) @binding(0) var<storage, read> y: array<f32>;
+  const spatial = D * H * mBlocks;
+  const opening = S
+    ? `@compute @workgroup_size(${CONV_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let gb = wid.y;
+  let n = wid.z;
+  let sp = wid.x * ${CONV_WG}u + lidx;
+  // No early return and no skipped taps: every lane takes part in every broadcast. Stores are guarded instead.
+  let inRange = sp < ${spatial}u;
+${decode(`min(sp, ${spatial - 1}u)`, axes.slice(0, 2), 'id')}`
+    : `${entry(total, rowStride)}
+${decode('index', axes, 'n')}`;
+  const wgsl = `${S ? 'enable subgroups;\n' : ''}@group(0) @binding(0) var<storage, read> y: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<${tile.type}>;
 ${hasBias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;' : ''}
 @group(0) @binding(${hasBias ? 3 : 2}) var<storage, read_write> x: array<f32>;
-${entry(total, rowStride)}
-${decode('index', axes, 'n')}
+${opening}
   let g = gb / ${blocks}u;
   let blk = gb % ${blocks}u;
 ${pre.join('\n')}
 ${dhLoop}
-${stores.join('\n')}
+${S ? `  if (inRange) {\n${stores.join('\n')}\n  }` : stores.join('\n')}
 }`;
   return { wgsl, total };
 }
@@ -213,8 +280,10 @@ export function runGather(
   if (out.size === 0) return out;
   const identityPack = tiles.channels === 1 && (cpgX(geom) === 1 || cpgY(geom) === 1);
   const packed = identityPack ? weight : packWeight(weight, geom, 'transposed', tiles.channels);
-  const { wgsl, total } = gatherWgsl(geom, variant, bias !== null);
-  const { workgroups } = launchGrid(total);
+  const grid = sharesWeights(geom, variant) ? subgroupGatherGrid(geom, variant) : null;
+  const subgroup = grid ? convSubgroupSize() : 0;
+  const { wgsl, total } = gatherWgsl(geom, variant, bias !== null, subgroup);
+  const workgroups = subgroup && grid ? grid : launchGrid(total).workgroups;
   runKernel(`${name}.${variant}`, wgsl, bias ? [y, packed, bias] : [y, packed], [out], workgroups);
   if (packed !== weight) packed.dispose();
   return out;
