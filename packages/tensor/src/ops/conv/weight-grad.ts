@@ -149,10 +149,27 @@ ${stores.join('\n')}
   return { wgsl, total, weightNumel };
 }
 
+/**
+ * Workgroup size of the subgroup layout: the (kh, kd, input block) combos of one output block are few (27 for a
+ * 6-channel 3×3×3 conv), so the size is fitted to them — whole subgroups, at most CONV_WG — instead of leaving
+ * most of a 64-lane workgroup idle.
+ */
+function subgroupWorkgroupSize(lanes: number, S: number): number {
+  const perGroup = Math.ceil(lanes / Math.ceil(lanes / CONV_WG));
+  return Math.min(Math.max(CONV_WG, S), Math.ceil(perGroup / S) * S);
+}
+
 /** Subgroup-layout grid: x over the lanes' (kh, kd, input block) combos, y over output blocks, z over chunks. */
-function subgroupGrid(geom: ConvGeometry, chunks: number, to: number, ti: number): [number, number, number] | null {
+function subgroupGrid(
+  geom: ConvGeometry,
+  chunks: number,
+  to: number,
+  ti: number,
+  S: number,
+): [number, number, number] | null {
   const lanes = geom.kernel[0] * geom.kernel[1] * Math.ceil(cpgX(geom) / ti);
-  const grid: [number, number, number] = [Math.ceil(lanes / CONV_WG), geom.groups * Math.ceil(cpgY(geom) / to), chunks];
+  const wg = subgroupWorkgroupSize(lanes, S);
+  const grid: [number, number, number] = [Math.ceil(lanes / wg), geom.groups * Math.ceil(cpgY(geom) / to), chunks];
   return grid.every((g) => g <= 65535) ? grid : null;
 }
 
@@ -182,6 +199,7 @@ function weightGradSubgroupWgsl(
   const oBlocks = Math.ceil(py / to);
   const iBlocks = Math.ceil(px / ti);
   const lanes = kD * kH * iBlocks;
+  const WG = subgroupWorkgroupSize(lanes, S);
   const rows = geom.n * Do * Ho;
   const chunkRows = Math.ceil(rows / chunks);
   const weightNumel = geom.cy * px * kernelVolume(geom);
@@ -240,13 +258,13 @@ function weightGradSubgroupWgsl(
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> gy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> part: array<f32>;
-@compute @workgroup_size(${CONV_WG})
+@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32,
         @builtin(subgroup_invocation_id) lane: u32) {
   let chunk = wid.z;
   let g = wid.y / ${oBlocks}u;
   let ob = wid.y % ${oBlocks}u;
-  let li = wid.x * ${CONV_WG}u + lidx;
+  let li = wid.x * ${WG}u + lidx;
   // No early return and no skipped rows: every lane takes part in every broadcast. Stores are guarded instead.
   let inRange = li < ${lanes}u;
 ${decode(
@@ -316,7 +334,7 @@ export function runWeightGrad(
     geom.groups * Math.ceil(cpgY(geom) / to) * Math.ceil(cpgX(geom) / ti) * geom.kernel[0] * geom.kernel[1];
   const rows = geom.n * geom.yDims[0] * geom.yDims[1];
   const chunks = chunksOverride ?? reductionChunks(perChunk, rows);
-  const grid = subgroup ? subgroupGrid(geom, chunks, to, ti) : null;
+  const grid = subgroup ? subgroupGrid(geom, chunks, to, ti, subgroup) : null;
   const { wgsl, total, weightNumel } = grid
     ? weightGradSubgroupWgsl(geom, chunks, subgroup)
     : weightGradWgsl(geom, variant, chunks);
