@@ -33,6 +33,8 @@ export interface TileSweepOptions {
   sizes: number[];
   /** Rounds; each tile's median and best are printed. */
   reps: number;
+  /** transposeA settings to time each tile with: [false] (default) reads A as (M, K), true as (K, M). */
+  layouts?: boolean[];
 }
 
 interface Entry {
@@ -61,12 +63,14 @@ export async function matmulTileSweep(peer: TfjsPeer | null, options: TileSweepO
         entries.push({ name: peer.name, run, wait: peer.wait, wallMs: [], cpuMs: [] });
       }
       for (const tile of options.tiles) {
-        const run = () => {
-          setRegisterTile(tile);
-          matmul(a, b).dispose();
-        };
-        const name = `${tile.TM}x${tile.TN} on ${tile.WGX}x${tile.WGY}${tile.subgroup ? ` s${tile.subgroup}` : ''}`;
-        entries.push({ name, run, wait: sync, wallMs: [], cpuMs: [] });
+        for (const transposeA of options.layouts ?? [false]) {
+          const run = () => {
+            setRegisterTile(tile);
+            matmul(a, b, { transposeA }).dispose();
+          };
+          const name = `${tile.TM}x${tile.TN} on ${tile.WGX}x${tile.WGY}${tile.subgroup ? ` s${tile.subgroup}` : ''}${transposeA ? ' Aᵀ' : ''}`;
+          entries.push({ name, run, wait: sync, wallMs: [], cpuMs: [] });
+        }
       }
       for (const entry of entries) await measure(entry.run, entry.wait, { reps: 1, warmup: 1 });
       for (let round = 0; round < options.reps; round++) {

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
       tiles: tiles.split(',').map(parseTile),
       sizes: (process.env.MIM_BENCH_SIZES ?? '1024').split(',').map(Number),
       reps: Number(process.env.MIM_BENCH_REPS ?? 5),
+      layouts: process.env.MIM_BENCH_TRANSPOSE_A === '1' ? [false, true] : [false],
     });
     return;
   }

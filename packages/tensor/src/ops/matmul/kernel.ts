@@ -80,8 +80,19 @@ export function registerTileFor(info: AdapterSummary | null, problem: MatmulProb
   if (tileOverride) return tileOverride;
   const software = info?.software ?? true;
   if (software && subgroup > 0) {
+    // Sweep on lavapipe, 1024³, shared 2-core machine (`MIM_BENCH_TILES`; GFLOP per CPU-second, which moves far
+    // less with the other jobs' load than GFLOP/s; medians of 5–9 rounds, three runs where there are three):
+    //   TM×TN on WGX×WGY        GFLOP/CPU-s          TM×TN on WGX×WGY         GFLOP/CPU-s
+    //   8×8 on 8×8 (previous)   4.6 / 4.9 / 5.2      32×4 on 8×1, shared A    11.2 / 11.8 / 12.3
+    //   8×8 on 64×1             4.2                  32×4 on 16×1, shared A   8.3 / 8.4 / 14.0
+    //   16×16 on 16×1           4.9                  32×4 on 32×1, shared A   10.1 / 13.3 / 13.7
+    //   16×4 on 16×1, shared A  8.1 / 11.4 / 12.1    32×8 on 16×1, shared A   8.4 / 13.1 / 13.4
+    //   24×4 on 16×1, shared A  9.8 / 12.9           64×4 on 16×1, shared A   9.4 / 10.3 / 11.7
+    //   (TF.js's WebGPU matmul in the same runs: 2.1–2.2.) At 2048³ 32×4 on 8×1 led too (15.4 against
+    // 10.1–13.8). Taller tiles load B less often per FMA but spill more; WGX = S keeps one subgroup per
+    // workgroup. Short matrices take a shorter tile: fewer rows computed for nothing.
     const TM = problem.M <= 4 ? 4 : problem.M <= 8 ? 8 : problem.M <= 16 ? 16 : 32;
-    return { TM, TN: 4, WGX: 2 * subgroup, WGY: 1, subgroup };
+    return { TM, TN: 4, WGX: subgroup, WGY: 1, subgroup };
   }
   // Without subgroups (measured on lavapipe, 1024³): 8×8 tiles on 8×8 workgroups beat 4×8 by ~12% and 16×8 /
   // 8×16 (spills).
@@ -158,7 +169,7 @@ function sharedChunksA(
   problem: MatmulProblem,
   tile: RegisterTile,
   loadA: LoadA,
-): { pointers: string[]; loads: string[] } | null {
+): { pointers: string[]; loads: string[]; rows: string[] } | null {
   const S = tile.subgroup ?? 0;
   if (!S) return null;
   const { M, a } = problem;
@@ -188,16 +199,17 @@ function sharedChunksA(
     }
   }
   const comp = ['x', 'y', 'z', 'w'];
+  const rows: string[] = [];
   for (let r = 0; r < TM; r++) {
     if (loadA === 'vecM') {
       const parts = [0, 1, 2, 3].map((q) => {
         const c = q * G + Math.floor(r / 4);
         return `subgroupBroadcast(av${Math.floor(c / S)}.${comp[r % 4]}, ${c % S}u)`;
       });
-      loads.push(`    let a${r} = vec4<f32>(${parts.join(', ')});`);
-    } else loads.push(`    let a${r} = subgroupBroadcast(av${Math.floor(r / S)}, ${r % S}u);`);
+      rows.push(`    let a${r} = vec4<f32>(${parts.join(', ')});`);
+    } else rows.push(`    let a${r} = subgroupBroadcast(av${Math.floor(r / S)}, ${r % S}u);`);
   }
-  return { pointers, loads };
+  return { pointers, loads, rows };
 }
 
 /** The register-tiled kernel (see the file comment). */
@@ -275,12 +287,15 @@ export function registerKernel(problem: MatmulProblem, tile: RegisterTile, chunk
       }
   }
   const comp = ['x', 'y', 'z', 'w'];
-  for (const r of rows)
+  for (const r of rows) {
+    // Each broadcast row right before its FMAs: only the lanes' A chunks and B stay live across the body.
+    if (shared) body.push(shared.rows[r]);
     for (const j of groups) {
       let expr = `acc${r}_${j}`;
       for (let q = 0; q < 4; q++) expr = `fma(vec4<f32>(a${r}.${comp[q]}), b${q}_${j}, ${expr})`;
       b4(`acc${r}_${j} = ${expr};`);
     }
+  }
   if (K4 > 0) {
     emit(`  for (var k = 0u; k < ${K4}u; k = k + 4u) {`);
     lines.push(...body);

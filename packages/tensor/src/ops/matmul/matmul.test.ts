@@ -13,7 +13,14 @@ import {
 import { tensor } from '../creation.js';
 import { expand, slice, transpose } from '../movement/views.js';
 import { sum } from '../reduce/reduce.js';
-import { defaultVariant, type MatmulVariant, matmulLaunch, type RegisterTile, setRegisterTile } from './kernel.js';
+import {
+  defaultVariant,
+  type MatmulVariant,
+  matmulLaunch,
+  type RegisterTile,
+  registerTileFor,
+  setRegisterTile,
+} from './kernel.js';
 import { type MatmulOptions, matmul, matmulSubgroupSize, setMatmulVariant } from './matmul.js';
 
 const numel = (shape: readonly number[]) => shape.reduce((x, y) => x * y, 1);
@@ -62,6 +69,33 @@ describe('matmul variant selection', () => {
     expect(transposed.wgsl).toContain('A:vecM B:vecK');
     const odd = matmulLaunch({ M: 7, N: 5, K: 3, batchShape: [], a: layout(3, 1), b: layout(5, 1) }, 'register', null);
     expect(odd.wgsl).toContain('A:scalar B:scalar');
+  });
+
+  it('shares A over subgroups on software adapters with a fixed subgroup size, and only there', () => {
+    const info = gpuContext().info;
+    const layout = (rowStride: number) => ({ rowStride, colStride: 1, offset: 0, batchStrides: [] });
+    const problem = { M: 256, N: 256, K: 64, batchShape: [], a: layout(64), b: layout(256) };
+    expect(registerTileFor({ ...info, software: true }, problem, 8)).toEqual({
+      TM: 32,
+      TN: 4,
+      WGX: 8,
+      WGY: 1,
+      subgroup: 8,
+    });
+    expect(registerTileFor({ ...info, software: true }, problem, 0).subgroup).toBeUndefined();
+    expect(registerTileFor({ ...info, software: false }, problem, 32).subgroup).toBeUndefined();
+    const shared = matmulLaunch(problem, 'register', { ...info, software: true }, 8);
+    expect(shared.wgsl).toMatch(/^enable subgroups;/);
+    expect(shared.wgsl).toContain('A shared by 8 lanes');
+    expect(shared.workgroups).toEqual([8, 8, 1]);
+    setRegisterTile({ TM: 32, TN: 4, WGX: 16, WGY: 1, subgroup: 8 });
+    try {
+      expect(() => matmulLaunch(problem, 'register', info, 0)).toThrow(/device's subgroup size is not fixed/);
+      setRegisterTile({ TM: 32, TN: 4, WGX: 12, WGY: 1, subgroup: 8 });
+      expect(() => matmulLaunch(problem, 'register', info, 8)).toThrow(/WGX a multiple of 8/);
+    } finally {
+      setRegisterTile(null);
+    }
   });
 });
 
@@ -217,9 +251,9 @@ describe.each<RegisterTile>([
   { TM: 8, TN: 8, WGX: 8, WGY: 8 },
   { TM: 8, TN: 4, WGX: 16, WGY: 8 },
   { TM: 8, TN: 8, WGX: 64, WGY: 1 },
-  { TM: 32, TN: 4, WGX: 16, WGY: 1, subgroup: 8 },
+  { TM: 32, TN: 4, WGX: 8, WGY: 1, subgroup: 8 }, // the default on lavapipe
   { TM: 16, TN: 8, WGX: 8, WGY: 1, subgroup: 8 },
-  { TM: 12, TN: 4, WGX: 8, WGY: 1, subgroup: 8 },
+  { TM: 12, TN: 4, WGX: 16, WGY: 1, subgroup: 8 },
   { TM: 4, TN: 4, WGX: 16, WGY: 1, subgroup: 8 },
 ])('matmul register tile %j', (tile) => {
   it('is exact on aligned, odd, edge and transposed layouts', async (context) => {
