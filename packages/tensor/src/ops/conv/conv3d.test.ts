@@ -13,7 +13,7 @@ const conv3dCases: [string, ConvCase][] = [
     { x: [2, 5, 6, 7, 5], weight: [7, 5, 3, 3, 3], options: { padding: 1 } },
   ],
   [
-    'k3 s1 p1, 16→16 (direct T=8 / gather T=8)',
+    'k3 s1 p1, 16→16 (direct T=16 with shared weights, else T=8 / gather T=8)',
     { x: [1, 16, 5, 6, 9], weight: [16, 16, 3, 3, 3], options: { padding: 1 } },
   ],
   [
@@ -176,7 +176,7 @@ describe('gradients against float64 finite differences', () => {
 // adapter without fixed-size subgroups runs (0), and sharing over 4 lanes (weights and gradients spread over
 // several registers per lane).
 const subgroupCases = [
-  ...conv3dCases.filter(([name]) => /5→7|12→12|^dilation 2$|groups 2 \(3 in/.test(name)),
+  ...conv3dCases.filter(([name]) => /5→7|12→12|16→16|^dilation 2$|groups 2 \(3 in/.test(name)),
   ...transposeCases.filter(([name]) => /gather stride 1/.test(name)),
 ];
 describe.each([0, 4])('conv kernels with the subgroup size forced to %i', (size) => {
@@ -190,7 +190,7 @@ describe.each([0, 4])('conv kernels with the subgroup size forced to %i', (size)
 
 describe('row tiles', () => {
   it('cut a row into the fewest equal blocks of at most 16 outputs, never computing past the row end', () => {
-    expect([48, 24, 12, 6, 5, 1].map(rowTile)).toEqual([16, 12, 12, 6, 5, 1]);
+    expect([48, 24, 12, 6, 5, 1].map((width) => rowTile(width))).toEqual([16, 12, 12, 6, 5, 1]);
     for (let width = 1; width <= 200; width++) {
       const tile = rowTile(width);
       const blocks = Math.ceil(width / tile);

@@ -18,9 +18,15 @@ export interface DirectTiles {
   width: number;
 }
 
-export function directTiles(geom: ConvGeometry, variant: 'direct' | 'depthwise'): DirectTiles {
+/**
+ * Tile of the direct kernel. With weights shared over subgroups (`subgroup` > 0) weight loads are nearly free, so
+ * 16 channels × ≤ 8 positions (same 32 vec4 sums as 8 × 16, but half the input loads per FMA) where 16 divides
+ * the channels: 5–35% faster on lavapipe's 3×3×3 convs.
+ */
+export function directTiles(geom: ConvGeometry, variant: 'direct' | 'depthwise', subgroup = 0): DirectTiles {
   const width = rowTile(geom.yDims[2]);
   if (variant === 'depthwise') return { channels: 1, width };
+  if (subgroup && cpgY(geom) % 16 === 0) return { channels: 16, width: rowTile(geom.yDims[2], 8) };
   return { channels: channelTileSize(cpgY(geom)), width };
 }
 
@@ -38,8 +44,8 @@ export function channelTileSize(count: number): number {
  * on lavapipe: 8 channels × 16 positions ≈ 14 GFLOP/s against 7 for 8 × 4 on the 3×3×3 conv), all of the same
  * width, so no lane computes a position past the row end (a 24-wide row is 2 × 12, not 16 + 16 with 8 wasted).
  */
-export function rowTile(width: number): number {
-  const blocks = Math.max(1, Math.ceil(width / 16));
+export function rowTile(width: number, max = 16): number {
+  const blocks = Math.max(1, Math.ceil(width / max));
   return Math.max(1, Math.ceil(width / blocks));
 }
 
@@ -253,12 +259,14 @@ export function runDirect(
   variant: 'direct' | 'depthwise',
   name: string,
 ): Tensor {
-  const tiles = directTiles(geom, variant);
+  const S = convSubgroupSize();
+  let tiles = directTiles(geom, variant, S);
+  const grid = S ? subgroupGrid(geom, tiles) : null;
+  if (!grid) tiles = directTiles(geom, variant, 0);
+  const subgroup = grid ? S : 0;
   const out = empty([geom.n, geom.cy, ...geom.yDims], 'f32', name);
   if (out.size === 0) return out;
   const packed = tiles.channels === 1 ? weight : packWeight(weight, geom, 'forward', tiles.channels);
-  const grid = subgroupGrid(geom, tiles);
-  const subgroup = grid ? convSubgroupSize() : 0;
   const { wgsl, total } = directWgsl(geom, tiles, bias !== null, subgroup);
   const workgroups = subgroup && grid ? grid : launchGrid(total).workgroups;
   const inputs = bias ? [x, packed, bias] : [x, packed];
