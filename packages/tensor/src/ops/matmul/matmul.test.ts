@@ -279,7 +279,7 @@ describe.each<RegisterTile>([
     } finally {
       setRegisterTile(null);
     }
-  }, 300_000);
+  }, 600_000);
 });
 
 describe('matmul errors', () => {
