@@ -1,6 +1,7 @@
 /**
  * Launch helpers shared by the scan and conv1d kernels: dense (row-major, offset 0) inputs, views into packed
- * buffers, a deterministic "sum over the middle axis" reduction, and a check of the storage-binding limit.
+ * buffers, a deterministic "sum over the middle axis" reduction, a check of the storage-binding limit and the
+ * subgroup size kernels may rely on.
  */
 import {
   copy,
@@ -36,6 +37,21 @@ export function viewOf(packed: Tensor, offset: number, shape: Shape): Tensor {
     flat.dispose();
     return out;
   });
+}
+
+/**
+ * The subgroup size that kernels sharing loads through `subgroupBroadcast` may assume: the adapter's, when its
+ * subgroups have one fixed size of at most 64 (a workgroup of 64 then holds whole subgroups), else 0. `use`
+ * undefined: only on software adapters, where each invocation's load is a separate scalar load and sharing was
+ * measured to pay off (a GPU already serves a load that every lane of a warp makes with one transaction).
+ */
+export function fixedSubgroupSize(op: string, use?: boolean): number {
+  const context = gpuContext(op);
+  if (use === false || !context.hasSubgroups) return 0;
+  if (use === undefined && !context.info.software) return 0;
+  const info = context.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const size = info.subgroupMinSize ?? 0;
+  return size > 0 && size === info.subgroupMaxSize && size <= 64 ? size : 0;
 }
 
 /** Throws a readable error when a kernel binds more storage buffers than the device allows. */

@@ -39,7 +39,7 @@ import {
   type ScanGeometry,
   tileWorkgroups,
 } from './kernels.js';
-import { checkBindings, dense, sumMiddle, viewOf } from './launch.js';
+import { checkBindings, dense, fixedSubgroupSize, sumMiddle, viewOf } from './launch.js';
 import { forwardChunkKernelVec4, forwardOutputKernelVec4 } from './vector-kernels.js';
 
 export interface SelectiveScanOptions {
@@ -133,20 +133,6 @@ export function scanShapes(
 
 const pow2Floor = (x: number): number => 2 ** Math.floor(Math.log2(Math.max(1, x)));
 
-/**
- * The subgroup size the vec4 kernels may assume: the adapter's, when it has subgroups of one fixed size of at most
- * 64 (a workgroup then holds whole subgroups), else 0. `vectorize` undefined: only on software adapters, the
- * ones where it was measured to pay off (GPUs already broadcast a load that every lane of a warp makes).
- */
-function vectorSubgroup(vectorize: boolean | undefined): number {
-  const context = gpuContext(OP);
-  if (vectorize === false || !context.hasSubgroups) return 0;
-  if (vectorize === undefined && !context.info.software) return 0;
-  const info = context.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-  const size = info.subgroupMinSize ?? 0;
-  return size > 0 && size === info.subgroupMaxSize && size <= 64 ? size : 0;
-}
-
 /** Chunking and workgroup shape for one call. */
 export function planScan(s: ScanShapes, softplus: boolean, chunkSize?: number, vectorize?: boolean): ScanGeometry {
   const dimPerGroup = s.dim / s.groups;
@@ -164,7 +150,7 @@ export function planScan(s: ScanShapes, softplus: boolean, chunkSize?: number, v
   }
   const checkpoint = Math.min(defaultStride, chunk);
   chunk = Math.ceil(chunk / checkpoint) * checkpoint;
-  const subgroup = s.len % 4 === 0 && checkpoint % 4 === 0 ? vectorSubgroup(vectorize) : 0;
+  const subgroup = s.len % 4 === 0 && checkpoint % 4 === 0 ? fixedSubgroupSize(OP, vectorize) : 0;
   const wgDim = Math.max(subgroup, 1, Math.min(64, 2 ** Math.ceil(Math.log2(dimPerGroup))));
   const checkpoints = Math.max(1, Math.ceil(s.len / checkpoint));
   // The dB/dC pass runs one invocation per (batch, group, block, n); split its sum over d when that is too few.
