@@ -45,6 +45,9 @@ describe.each([
   { Bt: 2, C: 4, L: 10, variant: 'paper', layout: 'intended' },
   { Bt: 1, C: 3, L: 1, variant: 'official', layout: 'intended' },
   { Bt: 1, C: 70, L: 7, variant: 'official', layout: 'intended' },
+  // Channel counts that are not a multiple of 4 (the kernels pad C to whole vec4s) in both variants.
+  { Bt: 1, C: 1, L: 6, variant: 'official', layout: 'intended' },
+  { Bt: 2, C: 7, L: 12, variant: 'paper', layout: 'official' },
 ] as { Bt: number; C: number; L: number; variant: 'official' | 'paper'; layout: 'intended' | 'official' }[])(
   'toki %o',
   ({ Bt, C, L, variant, layout }) => {

@@ -4,22 +4,19 @@
  * both variants and README.md for how they differ from the paper.
  */
 import {
-  concat,
   contiguous,
   DTypeError,
   empty,
   fmtShape,
   grid1d,
   matmul,
-  permute,
   recordOp,
-  reshape,
   runKernel,
   ShapeError,
   type Tensor,
   zeros,
 } from '@mim/tensor';
-import { backwardWgsl, forwardWgsl, type TokiGeometry } from './kernels.js';
+import { backwardWgsl, forwardWgsl, padMatrixKernel, type TokiGeometry, tiling, tokiDims } from './kernels.js';
 
 export interface TokiOptions {
   /**
@@ -38,7 +35,7 @@ export interface TokiOptions {
 
 const MAX_CHANNELS = 1024;
 
-function geometry(features: Tensor, visible: Tensor, A: Tensor, variant: 'official' | 'paper'): TokiGeometry {
+function geometry(features: Tensor, visible: Tensor, A: Tensor, options: TokiOptions): TokiGeometry {
   if (features.dtype !== 'f32' || A.dtype !== 'f32') throw new DTypeError('toki: features and A must be f32');
   if (visible.dtype === 'f32')
     throw new DTypeError(`toki: visible must be a u32/i32 mask (1 = visible), got f32 ${fmtShape(visible.shape)}`);
@@ -54,7 +51,15 @@ function geometry(features: Tensor, visible: Tensor, A: Tensor, variant: 'offici
   if (C > MAX_CHANNELS)
     throw new ShapeError(`toki: C = ${C} exceeds ${MAX_CHANNELS} (the recurrence keeps C-vectors in workgroup memory)`);
   if (L === 0 || C === 0 || Bt === 0) throw new ShapeError(`toki: empty input ${fmtShape(features.shape)}`);
-  return { Bt, C, L, variant };
+  return { Bt, C, L, variant: options.variant ?? 'official' };
+}
+
+/** A (C, C) as the zero-padded (CP, CP) rows the kernels read, transposed for the adjoint. */
+function padMatrix(A: Tensor, g: TokiGeometry, transposed: boolean): Tensor {
+  const { padded } = tiling(g.C);
+  const out = empty([padded, padded], 'f32', 'toki');
+  runKernel('toki_pad_matrix', padMatrixKernel(g.C, padded, transposed), [A], [out], [Math.ceil(padded / 64), padded]);
+  return out;
 }
 
 /** out = visible ? F : T (with T read through the official layout scramble when asked). */
@@ -123,49 +128,48 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * Cost is linear in L: one C×C mat-vec pair per position (no matrix powers).
  */
 export function toki(features: Tensor, visible: Tensor, A: Tensor, options: TokiOptions = {}): Tensor {
-  const variant = options.variant ?? 'official';
   const scrambled = (options.layout ?? 'intended') === 'official';
-  const g = geometry(features, visible, A, variant);
+  const g = geometry(features, visible, A, options);
   const F = contiguous(features);
   const V = contiguous(visible);
   const Ac = contiguous(A);
+  const Ap = padMatrix(Ac, g, false);
   const T = empty([g.Bt, g.C, g.L], 'f32', 'toki');
-  runKernel(`toki_${variant}`, forwardWgsl(g), [F, V, Ac], [T], [g.L, g.Bt]);
+  runKernel(`toki_${g.variant}`, forwardWgsl(g), [F, V, Ap], [T], [g.L, g.Bt], { uniform: tokiDims(g) });
   const out = empty([g.Bt, g.C, g.L], 'f32', 'toki');
   runKernel('toki_select', selectKernel(g, scrambled), [F, V, T], [out], grid1d(g.Bt * g.C * g.L).workgroups);
   recordOp(
     'toki',
     [features, null, A],
     [out],
-    ([dout], [sF, sV, sA, sT]) => {
+    ([dout], [sF, sV, sA, sAp, sT]) => {
       const d = contiguous(dout!);
       const n = g.Bt * g.C * g.L;
       const dT = empty([g.Bt, g.C, g.L], 'f32', 'toki_backward');
       runKernel('toki_grad_t', gradTKernel(g, scrambled), [d, sV], [dT], grid1d(n).workgroups);
       const shape = [g.Bt, g.C, g.L];
-      const [LAM, MU, PS, QS] = [0, 1, 2, 3].map(() => empty(shape, 'f32', 'toki_backward'));
+      // λ, μ and p_{k+1}, q_{k+1} per position, written as (C, 2·Bt·L) so that dA = left·rightᵀ.
+      const left = empty([g.C, 2 * g.Bt * g.L], 'f32', 'toki_backward');
+      const right = empty([g.C, 2 * g.Bt * g.L], 'f32', 'toki_backward');
       const GL = zeros(shape);
       const GR = zeros(shape);
+      const At = padMatrix(sA, g, true);
       runKernel(
-        `toki_${variant}_backward`,
+        `toki_${g.variant}_backward`,
         backwardWgsl(g),
-        [dT, sT, sA, sF, sV],
-        [LAM, MU, PS, QS, GL, GR],
+        [dT, sT, sAp, At, sF, sV],
+        [left, right, GL, GR],
         [g.L, g.Bt],
+        { uniform: tokiDims(g) },
       );
       const dF = empty(shape, 'f32', 'toki_backward');
       runKernel('toki_grad_f', gradFKernel(g), [d, sV, GL, GR], [dF], grid1d(n).workgroups);
-      // dA = Σ_b Σ_t LAM[b,:,t] PS[b,:,t]ᵀ + MU[b,:,t] QS[b,:,t]ᵀ as one (C × 2·B·L) by (2·B·L × C) matmul.
-      const left = concat([LAM, MU], 2);
-      const right = concat([PS, QS], 2);
-      const leftRows = reshape(contiguous(permute(left, [1, 0, 2])), [g.C, 2 * g.Bt * g.L]);
-      const rightRows = reshape(contiguous(permute(right, [1, 0, 2])), [g.C, 2 * g.Bt * g.L]);
-      const dA = matmul(leftRows, rightRows, { transposeB: true });
-      for (const t of [d, dT, LAM, MU, PS, QS, GL, GR, left, right, leftRows, rightRows]) t.dispose();
+      const dA = matmul(left, right, { transposeB: true });
+      for (const t of [d, dT, left, right, GL, GR, At]) t.dispose();
       return [dF, null, dA];
     },
-    [F, V, Ac, T],
+    [F, V, Ac, Ap, T],
   );
-  for (const t of [F, V, Ac, T]) t.dispose();
+  for (const t of [F, V, Ac, Ap, T]) t.dispose();
   return out;
 }
