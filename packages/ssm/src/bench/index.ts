@@ -4,7 +4,8 @@
  * same run. Prints a table and writes `<repo root>/bench-results/ssm.json`.
  *
  * Fields beyond the shared schema: `scaling` = time(4L)/time(L) of the fused op (linear ≈ 4), `chunks` (the
- * chunk count the default plan picked) and `peer_skipped` (why the composite was not timed at that size).
+ * chunk count the default plan picked), `peer_peak_bytes` (the composite's peak memory above its inputs, where it
+ * was timed) and `peer_skipped` (why the composite was not timed at that size).
  */
 import { fromTypedArray, init, memory, noGrad, resetPeakBytes, sync, type Tensor } from '@mim/tensor';
 import { type BenchResult, measure, printTable, result, writeResults } from '@mim/tensor/bench';
@@ -19,14 +20,24 @@ const LENGTHS = [216, 1024, 4096, 16384];
 /** The composite is skipped where its estimated time exceeds this (it grows linearly with L). */
 const COMPOSITE_BUDGET_MS = 45_000;
 /**
- * …or its estimated peak memory exceeds this: backward() of the step loop keeps every step's intermediate
- * gradients until it returns, so the composite's forward+backward peak grows linearly with L (~1.6 GB at 216).
+ * …or its estimated peak memory exceeds this. The composite's forward alone grows linearly with L, its
+ * forward+backward with L²: the backward of each step's indexSelect is a full-size (batch, dim, L) gradient for
+ * Δ, u, B and C, and backward() frees a node's summed gradient once the node has run but keeps each of the L
+ * contributions it added into that sum until it returns. Measured (b2-d768-n16): 0.85 GB at L = 216, 13.9 GB at
+ * L = 1024 (and about a minute), so only L = 216 fits.
  */
 const COMPOSITE_MEMORY_BUDGET = 4e9;
+/** Exponent of the composite's peak-memory growth with L, per mode (see COMPOSITE_MEMORY_BUDGET). */
+const COMPOSITE_MEMORY_GROWTH = { fwd: 1, fwdbwd: 2 } as const;
 /** The composite forward at L = 16384 crashes the process (segfault inside Dawn/lavapipe) on the CI adapter. */
 const COMPOSITE_MAX_LEN = 4096;
 
-type Row = BenchResult & { scaling?: number | null; chunks?: number; peer_skipped?: string };
+type Row = BenchResult & {
+  scaling?: number | null;
+  chunks?: number;
+  peer_peak_bytes?: number;
+  peer_skipped?: string;
+};
 
 /** mulberry32 uniforms in [low, high). */
 function uniform(n: number, seed: number, low: number, high: number): Float32Array {
@@ -118,7 +129,7 @@ async function main(): Promise<void> {
   const fused = { fwd: new Map<number, number>(), fwdbwd: new Map<number, number>() };
   const composite = { fwd: new Map<number, number>(), fwdbwd: new Map<number, number>() };
   const skipped = new Map<string, string>();
-  const compositePeak = { fwd: 0, fwdbwd: 0 };
+  const compositePeak = { fwd: new Map<number, number>(), fwdbwd: new Map<number, number>() };
   // 864 = 4·216 only gives the scaling of the L = 216 row.
   for (const len of [...LENGTHS, 864].sort((a, b) => a - b)) {
     for (const mode of ['fwd', 'fwdbwd'] as const) {
@@ -130,7 +141,9 @@ async function main(): Promise<void> {
       if (LENGTHS.includes(len)) {
         const previous = [...composite[mode].entries()].pop();
         const estimate = previous ? (previous[1] * len) / previous[0] : 0;
-        const peakEstimate = previous ? (compositePeak[mode] * len) / previous[0] : 0;
+        const peakEstimate = previous
+          ? compositePeak[mode].get(previous[0])! * (len / previous[0]) ** COMPOSITE_MEMORY_GROWTH[mode]
+          : 0;
         if (len > COMPOSITE_MAX_LEN) {
           skipped.set(
             `${mode}-${len}`,
@@ -141,7 +154,7 @@ async function main(): Promise<void> {
         } else if (peakEstimate > COMPOSITE_MEMORY_BUDGET) {
           skipped.set(
             `${mode}-${len}`,
-            `estimated peak ${(peakEstimate / 1e9).toFixed(1)} GB from L = ${previous![0]} (autograd keeps every step's gradients until backward returns)`,
+            `estimated peak ${(peakEstimate / 1e9).toFixed(1)} GB from L = ${previous![0]} (grows with L${mode === 'fwdbwd' ? "²: backward() keeps every step's full-size gradient contributions until it returns" : ''})`,
           );
         } else {
           const peerRun =
@@ -150,7 +163,7 @@ async function main(): Promise<void> {
           resetPeakBytes();
           const base = memory().bytesInUse;
           const peer = await measure(peerRun, sync, { warmup: len <= 1024 ? 1 : 0, reps: len <= 216 ? 3 : 1 });
-          compositePeak[mode] = memory().peakBytes - base;
+          compositePeak[mode].set(len, memory().peakBytes - base);
           composite[mode].set(len, peer.medianMs);
         }
       }
@@ -178,6 +191,8 @@ async function main(): Promise<void> {
         scaling: four === undefined ? null : Number((four / ours).toFixed(3)),
         chunks: plan.chunks,
       };
+      const peerPeak = compositePeak[mode].get(len);
+      if (peerPeak !== undefined) row.peer_peak_bytes = peerPeak;
       if (peerMs === null) {
         row.peer = 'composite';
         row.peer_skipped = skipped.get(`${mode}-${len}`) ?? 'not measured';

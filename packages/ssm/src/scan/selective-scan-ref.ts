@@ -2,7 +2,9 @@
  * `selectiveScanRef`: the selective scan composed from plain @mim/tensor ops, one step per time index (the
  * structure of mamba_ssm's `selective_scan_ref`). Same signature and semantics as `selectiveScan`; it is the
  * readable definition, the autograd cross-check of the fused kernels, and the "composite" peer of the benchmark.
- * Cost: about a dozen small kernels per time step, and autograd keeps O(batch·dim·N) per step.
+ * Cost: about a dozen small kernels per time step, and autograd keeps O(batch·dim·N) per step; the backward of
+ * each step's indexSelect is a full-size (batch, dim, L) gradient that backward() holds until it returns, so
+ * forward + backward peaks at O(batch·dim·L²) memory (0.85 GB at b2-d768-L216, 13.9 GB at L = 1024).
  */
 import {
   add,
