@@ -415,7 +415,7 @@ ${tileEntry(g, g.chunks, 0)}
 
 /** Invocations per workgroup of the dB/dC pass (one per n). */
 export function projectionWorkgroupSize(g: ScanGeometry): number {
-  return Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(g.state))));
+  return Math.max(g.subgroup, Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(g.state)))));
 }
 
 /** Workgroups of the dB/dC pass. */

@@ -349,7 +349,7 @@ describe.skipIf(!gpuContext().hasSubgroups)('selectiveScan vec4 kernels (subgrou
     expectAllClose(await vector.out.toArray(), await scalar.out.toArray(), 1e-5, 'out vs scalar kernels');
   });
 
-  test.each(VECTOR_CASES.slice(0, 4))('gradients, %s: same as with the scalar kernels', async (_, c, chunk) => {
+  test.each(VECTOR_CASES)('gradients, %s: same as with the scalar kernels', async (_, c, chunk) => {
     const p = makeProblem({ ...c, seed: 17 + c.len });
     const vector = await forwardBackward(selectiveScan, p, { chunkSize: chunk, vectorize: true });
     const scalar = await forwardBackward(selectiveScan, p, { chunkSize: chunk, vectorize: false });

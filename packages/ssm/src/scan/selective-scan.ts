@@ -40,7 +40,12 @@ import {
   tileWorkgroups,
 } from './kernels.js';
 import { checkBindings, dense, fixedSubgroupSize, sumMiddle, viewOf } from './launch.js';
-import { forwardChunkKernelVec4, forwardOutputKernelVec4 } from './vector-kernels.js';
+import {
+  backwardInputProjectionKernelVec4,
+  backwardMainKernelVec4,
+  forwardChunkKernelVec4,
+  forwardOutputKernelVec4,
+} from './vector-kernels.js';
 
 export interface SelectiveScanOptions {
   /** Skip weight, (dim). */
@@ -359,7 +364,7 @@ function scanBackward(
     checkBindings(`${OP} backward`, 10);
     runKernel(
       'selective_scan_backward',
-      backwardMainKernel(g, hasCarry),
+      g.subgroup > 0 ? backwardMainKernelVec4(g, hasCarry) : backwardMainKernel(g, hasCarry),
       [ud, dd, params, bd, cd, dyp, states, work],
       [du, ddelta],
       tileWorkgroups(g, g.chunks),
@@ -373,7 +378,7 @@ function scanBackward(
       const part = empty([2 * g.dSplit * half], 'f32', `${OP}_backward`);
       runKernel(
         'selective_scan_backward_bc',
-        backwardInputProjectionKernel(g),
+        g.subgroup > 0 ? backwardInputProjectionKernelVec4(g) : backwardInputProjectionKernel(g),
         [ud, dd, params, bd, cd, dyp, states, work],
         [part],
         projectionWorkgroups(g),
