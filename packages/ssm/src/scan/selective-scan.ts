@@ -67,9 +67,10 @@ export interface SelectiveScanOptions {
    */
   chunkSize?: number;
   /**
-   * Use the vec4 forward kernels, whose subgroups share the loads of B and C (tuning and testing). Default: on
-   * software adapters with subgroups of one fixed size, where they are about three times faster. Only taken
-   * when L is a multiple of 4 (and so are the chunk and checkpoint lengths); otherwise the scalar kernels run.
+   * Use the vec4 kernels (forward, backward sweep, dB/dC), whose subgroups share the loads of B and C (tuning and
+   * testing). Default: on software adapters with subgroups of one fixed size, where they are two to three times
+   * faster. Only taken when L is a multiple of 4 (and so are the chunk and checkpoint lengths); otherwise the
+   * scalar kernels run.
    */
   vectorize?: boolean;
 }

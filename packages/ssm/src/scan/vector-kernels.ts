@@ -1,7 +1,7 @@
 /**
- * vec4 variants of the forward tile kernels (pass 1 and pass 2 of kernels.ts) and of the dB/dC pass, for adapters
- * with subgroups of one fixed size S. Same work split, bindings, buffer layouts and results; two changes in how
- * memory is read by the forward kernels (the dB/dC pass is described at its kernel):
+ * vec4 variants of the tile kernels of kernels.ts (forward pass 1 and 2, the backward sweep) and of the dB/dC
+ * pass, for adapters with subgroups of one fixed size S. Same work split, bindings, buffer layouts and results;
+ * two changes in how the tile kernels read memory (the dB/dC pass is described at its kernel):
  *
  * - u, delta, z, out (and ypre) are bound as `array<vec4<f32>>`: each invocation moves four time steps of its
  *   row per access, and the loop body runs the four steps unrolled.
