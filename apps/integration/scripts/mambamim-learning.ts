@@ -1,13 +1,16 @@
 /**
  * One configuration of the MambaMIM tiny48 learning check (src/mambamim-learning.test.ts), printing the training
- * curve and the held-out scores, for tuning the protocol. Not a test. Run from apps/integration:
+ * curve and the held-out scores, for tuning the protocol. Not a test. Run from apps/integration (the config lowers
+ * `using` for Node 20, as vitest does):
  *
- *   npx vite-node scripts/mambamim-learning.ts -- --lr 1e-3 --steps 120 --view geometry --eval-every 20
+ *   npx vite-node --config scripts/vite.config.ts scripts/mambamim-learning.ts -- --view geometry+intensity --lr 5e-3
  *
  * --lr, --weight-decay: AdamW; --steps: at most this many steps; --stop-at-half: stop when the mean of the last 5
- * losses is ≤ half the first 5 (the test's rule); --view none | geometry | geometry+intensity: the random view of
- * the one training crop each step (--scale A, --shift B: x·U(1 ± A) + U(±B)); --train / --held-out: `draw:SEED:INDEX` (crop INDEX of ctCrops(…, SEED)) or
- * `box:X,Y,Z` (the 48³ box starting there, NIfTI order), several held-out crops joined by `+`; --eval-every N; --masks K fixed held-out masks.
+ * losses is ≤ half the first 5 (the test's rule); --view none | geometry | intensity | geometry+intensity: the
+ * random view of the one training crop each step (--scale A, --shift B: x·U(1 ± A) + U(±B)); --train,
+ * --held-out: `draw:SEED:INDEX` (crop INDEX of ctCrops(…, SEED)) or `box:X,Y,Z` (the 48³ box starting there,
+ * NIfTI order), several held-out crops joined by `+`; --eval-every N; --masks K fixed held-out masks
+ * (--mask-seed); --seed: manualSeed, the config seed and the views. Results: scripts/mambamim-learning-log.md.
  */
 import { parseArgs } from 'node:util';
 import { MambaMIM } from '@mim/backbones';
