@@ -49,8 +49,8 @@ export interface ScanGeometry {
   dSplit: number;
   softplus: boolean;
   /**
-   * Subgroup size S of the vec4 forward kernels (vector-kernels.ts), or 0 for the scalar kernels. Set only when
-   * L, T and TB are multiples of 4 and the adapter has subgroups of one fixed size.
+   * Subgroup size S of the vec4 kernels (vector-kernels.ts), or 0 for the scalar kernels. Set only when L, T and
+   * TB are multiples of 4, TB ≤ 4·S and the adapter has subgroups of one fixed size.
    */
   subgroup: number;
 }
