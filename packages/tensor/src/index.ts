@@ -101,6 +101,7 @@ export { getEngine } from './runtime/engine.js';
 export * from './runtime/errors.js';
 export { empty, f32Literal, grid1d, runKernel, WG } from './runtime/kernel.js';
 export { formatProfile, type KernelProfile, type KernelTiming, profileKernels } from './runtime/profile.js';
+export { fixedSubgroupSize } from './runtime/subgroups.js';
 export { keep, type Scope, scope, tidy } from './scope.js';
 export { broadcastShapes, contiguousStrides, numel, type Shape } from './shape.js';
 export { isTensor, Tensor } from './tensor.js';

@@ -6,6 +6,7 @@
 import {
   copy,
   empty,
+  fixedSubgroupSize,
   gpuContext,
   grid1d,
   MimError,
@@ -40,18 +41,14 @@ export function viewOf(packed: Tensor, offset: number, shape: Shape): Tensor {
 }
 
 /**
- * The subgroup size that kernels sharing loads through `subgroupBroadcast` may assume: the adapter's, when its
- * subgroups have one fixed size of at most 64 (a workgroup of 64 then holds whole subgroups), else 0. `use`
+ * The subgroup size the vec4 scan kernels share loads over (@mim/tensor's `fixedSubgroupSize`), or 0. `use`
  * undefined: only on software adapters, where each invocation's load is a separate scalar load and sharing was
  * measured to pay off (a GPU already serves a load that every lane of a warp makes with one transaction).
  */
-export function fixedSubgroupSize(op: string, use?: boolean): number {
-  const context = gpuContext(op);
-  if (use === false || !context.hasSubgroups) return 0;
-  if (use === undefined && !context.info.software) return 0;
-  const info = context.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-  const size = info.subgroupMinSize ?? 0;
-  return size > 0 && size === info.subgroupMaxSize && size <= 64 ? size : 0;
+export function scanSubgroupSize(op: string, use?: boolean): number {
+  if (use === false) return 0;
+  if (use === undefined && !gpuContext(op).info.software) return 0;
+  return fixedSubgroupSize(op);
 }
 
 /** Throws a readable error when a kernel binds more storage buffers than the device allows. */

@@ -39,7 +39,7 @@ import {
   type ScanGeometry,
   tileWorkgroups,
 } from './kernels.js';
-import { checkBindings, dense, fixedSubgroupSize, sumMiddle, viewOf } from './launch.js';
+import { checkBindings, dense, scanSubgroupSize, sumMiddle, viewOf } from './launch.js';
 import {
   backwardInputProjectionKernelVec4,
   backwardMainKernelVec4,
@@ -157,7 +157,7 @@ export function planScan(s: ScanShapes, softplus: boolean, chunkSize?: number, v
   const checkpoint = Math.min(defaultStride, chunk);
   chunk = Math.ceil(chunk / checkpoint) * checkpoint;
   // The vec4 kernels need L and TB in whole vec4s, and the dB/dC pass loads a block of TB steps in one vec4 per lane.
-  const size = s.len % 4 === 0 && checkpoint % 4 === 0 ? fixedSubgroupSize(OP, vectorize) : 0;
+  const size = s.len % 4 === 0 && checkpoint % 4 === 0 ? scanSubgroupSize(OP, vectorize) : 0;
   const subgroup = checkpoint <= 4 * size ? size : 0;
   const wgDim = Math.max(subgroup, 1, Math.min(64, 2 ** Math.ceil(Math.log2(dimPerGroup))));
   const checkpoints = Math.max(1, Math.ceil(s.len / checkpoint));

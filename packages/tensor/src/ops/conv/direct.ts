@@ -8,8 +8,8 @@
  * kernel reuses each loaded input value across 7 taps × the row).
  */
 import { empty, runKernel } from '../../runtime/kernel.js';
+import { fixedSubgroupSize } from '../../runtime/subgroups.js';
 import type { Tensor } from '../../tensor.js';
-import { matmulSubgroupSize } from '../matmul/matmul.js';
 import { type ConvGeometry, cpgX, cpgY } from './geometry.js';
 import { CONV_WG, channelTile, decode, entry, launchGrid, packBlocks, packWeight } from './pack.js';
 
@@ -247,7 +247,7 @@ export function setConvSubgroupSize(size: number | null): void {
 
 /** The fixed subgroup size of the device (0 when it has none or they vary), unless a test forced one. */
 export function convSubgroupSize(): number {
-  return subgroupOverride ?? matmulSubgroupSize();
+  return subgroupOverride ?? fixedSubgroupSize('conv3d');
 }
 
 /** Y = conv(X, weight) (+ bias over CY). `x` (N, CX, D, H, W) contiguous, weight (CY, CX/G, kD, kH, kW). */

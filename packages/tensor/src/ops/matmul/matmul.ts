@@ -6,10 +6,12 @@
  * Backward: dA = dC · op(B)ᵀ and dB = op(A)ᵀ · dC, expressed with the transpose flags (no copies), then summed
  * over broadcast batch dims (`sumToShape`).
  */
+
 import { needsGrad, recordOp } from '../../autograd/record.js';
 import { gpuContext } from '../../runtime/device.js';
 import { DTypeError, fmtShape, ShapeError } from '../../runtime/errors.js';
 import { empty, runKernel } from '../../runtime/kernel.js';
+import { fixedSubgroupSize } from '../../runtime/subgroups.js';
 import { numel, type Shape, sameShape } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 import { zeros } from '../creation.js';
@@ -36,16 +38,9 @@ export function setMatmulVariant(variant: MatmulVariant | 'auto'): MatmulVariant
   return previous;
 }
 
-/**
- * The subgroup size register tiles may share A over: the adapter's when all its subgroups have that one size (at
- * most 64, so a workgroup holds whole subgroups), else 0 — also when the device has no `subgroups` feature.
- */
+/** The subgroup size register tiles may share A over (see `fixedSubgroupSize`). */
 export function matmulSubgroupSize(): number {
-  const context = gpuContext('matmul');
-  if (!context.hasSubgroups) return 0;
-  const info = context.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-  const size = info.subgroupMinSize ?? 0;
-  return size > 0 && size === info.subgroupMaxSize && size <= 64 ? size : 0;
+  return fixedSubgroupSize('matmul');
 }
 
 /** The variant the next matmul will use on the current device. */
